@@ -1,0 +1,248 @@
+"""The ``fixgw`` command: thin commands that parse, call the gateway's API and print.
+
+Domain errors become one ``Error: ...`` line and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from gateway.cli.client_cmd import client
+from gateway.config import ConfigError, GatewayConfig, load_config
+
+CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
+
+
+def _load(path: str | None) -> GatewayConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fixgw")
+def cli() -> None:
+    """fixgw: a FIX gateway and order management system on QuickFIX."""
+
+
+cli.add_command(client)
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--no-simulators", is_flag=True, help="Do not start the simulated venues the config asks for.")
+def run(config_path: str | None, no_simulators: bool) -> None:
+    """Run the gateway (and its simulated venues) until SIGINT or SIGTERM."""
+    cfg = _load(config_path)
+    _setup_logging(cfg.log_level)
+    from gateway.journal import JournalError
+    from gateway.runtime import Gateway
+
+    try:
+        gw = Gateway(cfg, start_simulators=not no_simulators)
+    except JournalError as exc:
+        raise click.ClickException(f"journal {cfg.store.url}: {exc}") from None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: gw.stop())
+    gw.run()
+    logging.shutdown()
+    # QuickFIX's engine destructors can crash at interpreter exit (upstream PR 740);
+    # every session is logged out and the journal closed, so leave without them.
+    os._exit(0)
+
+
+@cli.command("check-config")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def check_config(config_path: str | None) -> None:
+    """Validate the configuration and print its sessions and routes."""
+    cfg = _load(config_path)
+    click.echo(cfg.summary())
+    click.echo("\nconfiguration OK")
+
+
+@cli.command("venue-sim")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.argument("venues", nargs=-1)
+def venue_sim(config_path: str | None, venues: tuple[str, ...]) -> None:
+    """Run simulated venues standalone (default: every venue in the config).
+
+    Each listens on its venue's configured port and accepts the gateway's CompIDs.
+    """
+    cfg = _load(config_path)
+    _setup_logging(cfg.log_level)
+    names = list(venues) or list(cfg.venues)
+    unknown = [n for n in names if n not in cfg.venues]
+    if unknown:
+        raise click.ClickException(f"unknown venue {unknown[0]} (configured: {', '.join(cfg.venues)})")
+    from gateway.simulator.venue import SimulatorHost
+
+    cfg.sessions_dir.mkdir(parents=True, exist_ok=True)
+    host = SimulatorHost(cfg, [cfg.venues[n] for n in names])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: host.stop())
+    for v in host.venues:
+        logging.getLogger("gateway.simulator").info("simulated venue %s on port %d", v.name, v.venue.port)
+    host.run()
+    logging.shutdown()
+    os._exit(0)
+
+
+@cli.group()
+def orders() -> None:
+    """Orders from the journal."""
+
+
+def _journal(config_path: str | None):
+    from gateway.journal import Journal, JournalError
+
+    cfg = _load(config_path)
+    try:
+        return Journal(cfg.store.url, cfg.store.synchronous)
+    except JournalError as exc:
+        raise click.ClickException(f"journal {cfg.store.url}: {exc}") from None
+
+
+def _ts(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+_STATUS = {
+    "0": "New",
+    "1": "PartiallyFilled",
+    "2": "Filled",
+    "3": "DoneForDay",
+    "4": "Canceled",
+    "5": "Replaced",
+    "6": "PendingCancel",
+    "8": "Rejected",
+    "A": "PendingNew",
+    "C": "Expired",
+    "E": "PendingReplace",
+}
+_SIDE = {"1": "Buy", "2": "Sell", "5": "SellShort"}
+
+
+@orders.command("list")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--status", type=click.Choice(["open", "all"]), default="all", show_default=True)
+@click.option("--session", help="Only this client session.")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per order.")
+def orders_list(config_path: str | None, status: str, session: str | None, limit: int, as_json: bool) -> None:
+    """List client orders, newest first."""
+    with _journal(config_path) as journal:
+        records = [
+            r
+            for r in journal.orders(open_only=status == "open", session=session, limit=limit * 4)
+            if r.parent_id is None
+        ][:limit]
+    if as_json:
+        for r in records:
+            click.echo(json.dumps(_order_json(r)))
+        return
+    header = (
+        f"{'OrderID':<18} {'Session':<9} {'ClOrdID':<22} {'Symbol':<8} {'Side':<5} {'Qty':>10} "
+        f"{'Price':>12} {'CumQty':>10} {'AvgPx':>12} Status"
+    )
+    click.echo(header)
+    for r in records:
+        click.echo(
+            f"{r.order_id:<18} {r.session:<9} {r.cl_ord_id:<22} {r.symbol:<8} {_SIDE.get(r.side, r.side):<5} "
+            f"{r.qty:>10} {r.price or 'MKT':>12} {r.cum_qty:>10} {_round(r.avg_px):>12} "
+            f"{_STATUS.get(r.status, r.status)}"
+        )
+
+
+def _round(px: str) -> str:
+    return px if len(px) <= 12 else f"{float(px):.6f}"
+
+
+def _order_json(r) -> dict:
+    return {
+        "order_id": r.order_id,
+        "parent_id": r.parent_id,
+        "session": r.session,
+        "cl_ord_id": r.cl_ord_id,
+        "symbol": r.symbol,
+        "side": _SIDE.get(r.side, r.side),
+        "status": _STATUS.get(r.status, r.status),
+        "open": r.is_open,
+        "qty": r.qty,
+        "price": r.price,
+        "cum_qty": r.cum_qty,
+        "avg_px": r.avg_px,
+        "updated": _ts(r.updated_ns),
+    }
+
+
+@orders.command("show")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("order_id")
+def orders_show(config_path: str | None, as_json: bool, order_id: str) -> None:
+    """Show one order (by OrderID or ClOrdID): its children and its journal events."""
+    with _journal(config_path) as journal:
+        record = journal.order(order_id)
+        if record is None:
+            raise click.ClickException(f"no order {order_id} in the journal")
+        parent = journal.order(record.parent_id) if record.parent_id else record
+        children = journal.children(parent.order_id)
+        events = journal.events(parent.order_id)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "order": _order_json(parent),
+                    "children": [_order_json(c) for c in children],
+                    "events": [
+                        {
+                            "ts": _ts(e.ts_ns),
+                            "kind": e.kind,
+                            "session": e.session,
+                            "msg_type": e.msg_type,
+                            "text": e.text,
+                        }
+                        for e in events
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    p = _order_json(parent)
+    click.echo(
+        f"Order {p['order_id']}  {p['session']} ClOrdID={p['cl_ord_id']}  {p['side']} {p['qty']} "
+        f"{p['symbol']} @ {p['price'] or 'MKT'}  {p['status']}  CumQty={p['cum_qty']} AvgPx={p['avg_px']}"
+    )
+    for c in map(_order_json, children):
+        click.echo(
+            f"  child {c['order_id']} at {c['session']} ClOrdID={c['cl_ord_id']} {c['status']} "
+            f"qty={c['qty']} cum={c['cum_qty']} avg={c['avg_px']}"
+        )
+    click.echo("Events:")
+    for e in events:
+        click.echo(f"  {_ts(e.ts_ns)} {e.kind:<10} {e.session or '':<8} {e.text}")
+
+
+def main() -> None:
+    cli(prog_name="fixgw")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Client-facing codec: client requests in, ExecutionReports and cancel rejects out.
+
+One decoder for every FIX version: the data dictionary already validated the
+message, so decoding only reads tags. The version differences live in the encoder
+(FIX 4.2's ExecTransType and ExecType 1/2 for fills).
+"""
+
+from __future__ import annotations
+
+import quickfix as fix
+
+from gateway.codec import tags as t
+from gateway.codec.fields import (
+    CodecError,
+    decimal,
+    enum,
+    fmt,
+    new_message,
+    opt,
+    req,
+    set_opt,
+    utc_timestamp,
+)
+from gateway.orders.enums import ExecType, OrdStatus, OrdType, Side, TimeInForce
+from gateway.orders.messages import (
+    CancelOrder,
+    CancelReject,
+    ClientCommand,
+    ExecutionReport,
+    NewOrder,
+    ReplaceOrder,
+    RequestStatus,
+)
+
+FIX42 = "FIX.4.2"
+
+
+def _order_terms(msg: fix.Message) -> tuple[OrdType, object, object, TimeInForce]:
+    ord_type = enum(OrdType, req(msg, t.OrdType), t.OrdType, "OrdType")
+    qty = decimal(opt(msg, t.OrderQty), t.OrderQty)
+    if qty is None:
+        raise CodecError("OrderQty is required", t.OrderQty)
+    price = decimal(opt(msg, t.Price), t.Price) if ord_type is OrdType.LIMIT else None
+    tif = enum(TimeInForce, opt(msg, t.TimeInForce) or TimeInForce.DAY.value, t.TimeInForce, "TimeInForce")
+    return ord_type, qty, price, tif
+
+
+def decode_new_order(msg: fix.Message) -> NewOrder:
+    ord_type, qty, price, tif = _order_terms(msg)
+    return NewOrder(
+        cl_ord_id=req(msg, t.ClOrdID),
+        symbol=req(msg, t.Symbol),
+        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
+        ord_type=ord_type,
+        qty=qty,
+        price=price,
+        tif=tif,
+        ex_destination=opt(msg, t.ExDestination),
+        account=opt(msg, t.Account),
+    )
+
+
+def decode_cancel(msg: fix.Message) -> CancelOrder:
+    return CancelOrder(
+        cl_ord_id=req(msg, t.ClOrdID),
+        orig_cl_ord_id=req(msg, t.OrigClOrdID),
+        symbol=req(msg, t.Symbol),
+        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
+        order_id=opt(msg, t.OrderID),
+    )
+
+
+def decode_replace(msg: fix.Message) -> ReplaceOrder:
+    ord_type, qty, price, tif = _order_terms(msg)
+    return ReplaceOrder(
+        cl_ord_id=req(msg, t.ClOrdID),
+        orig_cl_ord_id=req(msg, t.OrigClOrdID),
+        symbol=req(msg, t.Symbol),
+        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
+        ord_type=ord_type,
+        qty=qty,
+        price=price,
+        tif=tif,
+        order_id=opt(msg, t.OrderID),
+    )
+
+
+def decode_status_request(msg: fix.Message) -> RequestStatus:
+    return RequestStatus(
+        cl_ord_id=req(msg, t.ClOrdID),
+        symbol=req(msg, t.Symbol),
+        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
+        order_id=opt(msg, t.OrderID),
+    )
+
+
+DECODERS = {
+    "D": decode_new_order,
+    "F": decode_cancel,
+    "G": decode_replace,
+    "H": decode_status_request,
+}
+
+
+def decode_client_message(msg_type: str, msg: fix.Message) -> ClientCommand:
+    """Raises KeyError for a message type clients may not send (the caller answers with reason 3)."""
+    return DECODERS[msg_type](msg)
+
+
+def encode_execution_report(er: ExecutionReport, begin_string: str) -> fix.Message:
+    msg = new_message("8")
+    msg.setField(t.OrderID, er.order_id)
+    msg.setField(t.ClOrdID, er.cl_ord_id)
+    set_opt(msg, t.OrigClOrdID, er.orig_cl_ord_id)
+    msg.setField(t.ExecID, er.exec_id)
+    if begin_string == FIX42:
+        msg.setField(t.ExecTransType, "3" if er.exec_type is ExecType.ORDER_STATUS else "0")
+        msg.setField(t.ExecType, _exec_type_42(er))
+    else:
+        msg.setField(t.ExecType, er.exec_type.value)
+    msg.setField(t.OrdStatus, er.ord_status.value)
+    set_opt(msg, t.OrdRejReason, er.ord_rej_reason.value if er.ord_rej_reason else None)
+    set_opt(msg, t.Account, er.account)
+    msg.setField(t.Symbol, er.symbol)
+    msg.setField(t.Side, er.side.value)
+    if er.ord_type is not None:
+        msg.setField(t.OrdType, er.ord_type.value)
+    msg.setField(t.OrderQty, fmt(er.qty))
+    if er.price is not None:
+        msg.setField(t.Price, fmt(er.price))
+    if er.tif is not None:
+        msg.setField(t.TimeInForce, er.tif.value)
+    if er.last_qty is not None:
+        msg.setField(t.LastQty, fmt(er.last_qty))
+        msg.setField(t.LastPx, fmt(er.last_px))
+    set_opt(msg, t.LastMkt, er.last_mkt)
+    msg.setField(t.LeavesQty, fmt(er.leaves_qty))
+    msg.setField(t.CumQty, fmt(er.cum_qty))
+    msg.setField(t.AvgPx, fmt(er.avg_px))
+    msg.setField(t.TransactTime, utc_timestamp())
+    set_opt(msg, t.Text, er.text)
+    return msg
+
+
+def _exec_type_42(er: ExecutionReport) -> str:
+    if er.exec_type is ExecType.TRADE:
+        return "2" if er.ord_status is OrdStatus.FILLED else "1"
+    if er.exec_type is ExecType.ORDER_STATUS:
+        return er.ord_status.value
+    return er.exec_type.value
+
+
+def encode_cancel_reject(rej: CancelReject, begin_string: str) -> fix.Message:
+    msg = new_message("9")
+    msg.setField(t.OrderID, rej.order_id)
+    msg.setField(t.ClOrdID, rej.cl_ord_id)
+    msg.setField(t.OrigClOrdID, rej.orig_cl_ord_id)
+    msg.setField(t.OrdStatus, rej.ord_status.value)
+    msg.setField(t.CxlRejResponseTo, rej.response_to.value)
+    reason = rej.reason.value
+    if begin_string == FIX42 and reason not in ("0", "1", "2", "3"):
+        reason = "2"  # FIX 4.2 knows only 0-3
+    msg.setField(t.CxlRejReason, reason)
+    msg.setField(t.Text, rej.text)
+    return msg
+
+
+def encode_business_reject(
+    ref_msg_type: str, ref_seq_num: str | None, ref_id: str | None, reason: str, text: str
+) -> fix.Message:
+    msg = new_message("j")
+    set_opt(msg, t.RefSeqNum, ref_seq_num)
+    msg.setField(t.RefMsgType, ref_msg_type)
+    set_opt(msg, t.BusinessRejectRefID, ref_id)
+    msg.setField(t.BusinessRejectReason, reason)
+    msg.setField(t.Text, text)
+    return msg

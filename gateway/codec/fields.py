@@ -1,0 +1,96 @@
+"""Low-level field access shared by the client and venue codecs.
+
+Fields are read and written by tag number (``getField(11)``), the fast path in
+the QuickFIX binding; values are wire strings, turned into Decimals and enums here.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TypeVar
+
+import quickfix as fix
+
+from gateway.codec import tags
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class CodecError(Exception):
+    """A message QuickFIX accepted but fixgw cannot act on (unsupported value, bad number)."""
+
+    def __init__(self, text: str, tag: int | None = None):
+        super().__init__(text)
+        self.text = text
+        self.tag = tag
+
+
+def opt(msg: fix.Message, tag: int) -> str | None:
+    return msg.getField(tag) if msg.isSetField(tag) else None
+
+
+def req(msg: fix.Message, tag: int) -> str:
+    if not msg.isSetField(tag):
+        raise fix.FieldNotFound(tag)
+    return msg.getField(tag)
+
+
+def decimal(value: str | None, tag: int) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise CodecError(f"tag {tag}: not a number: {value!r}", tag) from None
+    if not d.is_finite():
+        raise CodecError(f"tag {tag}: not a finite number: {value!r}", tag)
+    return d
+
+
+def enum(cls: type[E], value: str | None, tag: int, what: str) -> E:
+    try:
+        return cls(value)
+    except ValueError:
+        raise CodecError(f"unsupported {what} {value!r}", tag) from None
+
+
+_PX_QUANTUM = Decimal("1e-10")
+
+
+def fmt(d: Decimal) -> str:
+    """Plain decimal text (never exponent form), at most 10 decimal places, no trailing zeros."""
+    if d.as_tuple().exponent < -10:  # type: ignore[operator]
+        d = d.quantize(_PX_QUANTUM)
+    s = format(d, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s or "0"
+
+
+def utc_timestamp(ns: int | None = None) -> str:
+    """FIX UTCTimestamp with milliseconds."""
+    ns = time.time_ns() if ns is None else ns
+    secs, rem = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(secs)) + f".{rem // 1_000_000:03d}"
+
+
+def new_message(msg_type: str) -> fix.Message:
+    msg = fix.Message()
+    msg.getHeader().setField(tags.MsgType, msg_type)
+    return msg
+
+
+def msg_type(msg: fix.Message) -> str:
+    return msg.getHeader().getField(tags.MsgType)
+
+
+def set_opt(msg: fix.Message, tag: int, value: str | None) -> None:
+    if value is not None:
+        msg.setField(tag, value)
+
+
+def raw(msg: fix.Message) -> str:
+    """The message as one journal/log line, fields separated by '|'."""
+    return msg.toString().replace("\x01", "|")

@@ -1,0 +1,134 @@
+"""Venue-facing codec: child order commands out, venue reports in.
+
+Venue reports are normalised to FIX 4.4 meaning (FIX 4.2's ExecType 1/2 become
+Trade) so the order core sees one vocabulary whatever the venue speaks.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import quickfix as fix
+
+from gateway.codec import tags as t
+from gateway.codec.fields import CodecError, decimal, enum, fmt, new_message, opt, req, utc_timestamp
+from gateway.orders.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType
+from gateway.orders.messages import (
+    CancelChildOrder,
+    ReplaceChildOrder,
+    RequestChildStatus,
+    SendChildOrder,
+    VenueCancelReject,
+    VenueCommand,
+    VenueExecution,
+    VenueReport,
+)
+
+ZERO = Decimal(0)
+
+
+def encode_venue_command(cmd: VenueCommand, begin_string: str) -> fix.Message:
+    if isinstance(cmd, SendChildOrder):
+        msg = new_message("D")
+        msg.setField(t.ClOrdID, cmd.cl_ord_id)
+        if cmd.account:
+            msg.setField(t.Account, cmd.account)
+        msg.setField(t.HandlInst, "1")
+        _terms(msg, cmd)
+        return msg
+    if isinstance(cmd, CancelChildOrder):
+        msg = new_message("F")
+        msg.setField(t.OrigClOrdID, cmd.orig_cl_ord_id)
+        msg.setField(t.ClOrdID, cmd.cl_ord_id)
+        if cmd.venue_order_id:
+            msg.setField(t.OrderID, cmd.venue_order_id)
+        msg.setField(t.Symbol, cmd.symbol)
+        msg.setField(t.Side, cmd.side.value)
+        msg.setField(t.TransactTime, utc_timestamp())
+        msg.setField(t.OrderQty, fmt(cmd.qty))
+        return msg
+    if isinstance(cmd, ReplaceChildOrder):
+        msg = new_message("G")
+        msg.setField(t.OrigClOrdID, cmd.orig_cl_ord_id)
+        msg.setField(t.ClOrdID, cmd.cl_ord_id)
+        if cmd.venue_order_id:
+            msg.setField(t.OrderID, cmd.venue_order_id)
+        msg.setField(t.HandlInst, "1")
+        _terms(msg, cmd)
+        return msg
+    if isinstance(cmd, RequestChildStatus):
+        msg = new_message("H")
+        msg.setField(t.ClOrdID, cmd.cl_ord_id)
+        if cmd.venue_order_id:
+            msg.setField(t.OrderID, cmd.venue_order_id)
+        msg.setField(t.Symbol, cmd.symbol)
+        msg.setField(t.Side, cmd.side.value)
+        return msg
+    raise TypeError(f"not a venue command: {cmd!r}")
+
+
+def _terms(msg: fix.Message, cmd: SendChildOrder | ReplaceChildOrder) -> None:
+    msg.setField(t.Symbol, cmd.symbol)
+    msg.setField(t.Side, cmd.side.value)
+    msg.setField(t.TransactTime, utc_timestamp())
+    msg.setField(t.OrderQty, fmt(cmd.qty))
+    msg.setField(t.OrdType, cmd.ord_type.value)
+    if cmd.ord_type is OrdType.LIMIT and cmd.price is not None:
+        msg.setField(t.Price, fmt(cmd.price))
+    msg.setField(t.TimeInForce, cmd.tif.value)
+
+
+_EXEC_TYPE_42 = {"1": ExecType.TRADE, "2": ExecType.TRADE}
+
+
+def decode_venue_message(msg_type: str, msg: fix.Message, venue: str, begin_string: str) -> VenueReport:
+    poss_dup = msg.getHeader().isSetField(t.PossDupFlag) and msg.getHeader().getField(t.PossDupFlag) == "Y"
+    if msg_type == "9":
+        return VenueCancelReject(
+            venue=venue,
+            cl_ord_id=req(msg, t.ClOrdID),
+            orig_cl_ord_id=opt(msg, t.OrigClOrdID) or "",
+            venue_order_id=opt(msg, t.OrderID),
+            ord_status=_status(opt(msg, t.OrdStatus)),
+            response_to=enum(
+                CxlRejResponseTo, opt(msg, t.CxlRejResponseTo) or "1", t.CxlRejResponseTo, "CxlRejResponseTo"
+            ),
+            reason=opt(msg, t.CxlRejReason),
+            text=opt(msg, t.Text),
+        )
+    if msg_type != "8":
+        raise CodecError(f"unsupported venue message type {msg_type}")
+    raw_exec_type = req(msg, t.ExecType)
+    if begin_string == "FIX.4.2" and opt(msg, t.ExecTransType) == "3":
+        exec_type = ExecType.ORDER_STATUS
+    elif begin_string == "FIX.4.2" and raw_exec_type in _EXEC_TYPE_42:
+        exec_type = _EXEC_TYPE_42[raw_exec_type]
+    else:
+        exec_type = enum(ExecType, raw_exec_type, t.ExecType, "ExecType")
+    cl_ord_id = opt(msg, t.ClOrdID)
+    if cl_ord_id is None:
+        raise CodecError("ExecutionReport without ClOrdID", t.ClOrdID)
+    return VenueExecution(
+        venue=venue,
+        cl_ord_id=cl_ord_id,
+        orig_cl_ord_id=opt(msg, t.OrigClOrdID),
+        venue_order_id=req(msg, t.OrderID),
+        exec_id=req(msg, t.ExecID),
+        exec_type=exec_type,
+        ord_status=enum(OrdStatus, req(msg, t.OrdStatus), t.OrdStatus, "OrdStatus"),
+        cum_qty=decimal(opt(msg, t.CumQty), t.CumQty) or ZERO,
+        leaves_qty=decimal(opt(msg, t.LeavesQty), t.LeavesQty) or ZERO,
+        avg_px=decimal(opt(msg, t.AvgPx), t.AvgPx) or ZERO,
+        last_qty=decimal(opt(msg, t.LastQty), t.LastQty),
+        last_px=decimal(opt(msg, t.LastPx), t.LastPx),
+        text=opt(msg, t.Text),
+        ord_rej_reason=opt(msg, t.OrdRejReason),
+        poss_dup=poss_dup,
+    )
+
+
+def _status(value: str | None) -> OrdStatus | None:
+    try:
+        return OrdStatus(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,570 @@
+"""Load and validate the gateway configuration: the only module that knows the configuration is YAML.
+
+Layout: the gateway file (default ``config/gateway.yaml``) plus, in the same directory,
+``clients/*.yaml`` (one client session per file) and ``venues/*.yaml`` (one venue per file), so
+onboarding is adding a file. ``templates/`` is never read. Everything is checked at load time and the
+first mistake raises :class:`ConfigError` naming the file, the key path and the problem, because a
+gateway that starts with a half-valid configuration fails later and far less clearly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+import gateway
+
+from .model import (
+    BEGIN_STRINGS,
+    AcceptorConfig,
+    ClientConfig,
+    ConfigError,
+    EngineConfig,
+    GatewayConfig,
+    Instrument,
+    Schedule,
+    SimulatorConfig,
+    StoreConfig,
+    VenueConfig,
+)
+
+ENV_VAR = "FIXGW_CONFIG"
+DEFAULT_PATH = Path("config") / "gateway.yaml"
+#: Base data dictionaries shipped with the repository.
+FIX_SPECS_DIR = Path(gateway.__file__).resolve().parent.parent / "fix_specs"
+BASE_DICTIONARIES = {"4.2": "FIX42.xml", "4.4": "FIX44.xml", "FIXT1.1": "FIX50SP2.xml"}
+TRANSPORT_DICTIONARY = "FIXT11.xml"
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+SYNCHRONOUS = ("normal", "full")
+DEFAULT_STORE_URL = "sqlite:///{sessions}/fixgw.db"
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_COMP_ID_RE = re.compile(r"[!-~]+")  # printable ASCII, no spaces (it goes on the wire)
+_COMP_ID_WHAT = "a CompID (printable ASCII, no spaces)"
+_TIME_RE = re.compile(r"(\d{2}):(\d{2}):(\d{2})")
+_MISSING: Any = object()
+
+
+# --------------------------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2-style scalars and duplicate-key detection.
+
+    YAML 1.1 turns ``ON``/``no`` into booleans (bad for symbols) and ``09:30:00`` into the integer
+    34200 (bad for schedules), and silently keeps the last of two equal keys; all three would
+    surface as confusing errors or, worse, wrong values.
+    """
+
+
+_YAML11_TAGS = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    value = loader.construct_scalar(node)
+    if value.startswith("0o"):
+        return int(value[2:], 8)
+    return int(value, 0) if value.startswith("0x") else int(value)
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            mark = key_node.start_mark
+            line, column = mark.line + 1, mark.column + 1
+            raise ConfigError(loader.name, f"duplicate key {key!r}", line=line, column=column)
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+def _display(path: Path) -> str:
+    """Path as the operator would type it: relative to the current directory when below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parse one file; missing files and syntax errors become ConfigErrors with file (and line)."""
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(shown, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, f"cannot read file: {exc}") from None
+    loader = _Loader(text)
+    loader.name = shown
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "syntax error"
+        if exc.context and exc.problem:
+            start = exc.context_mark
+            where = f" (started at line {start.line + 1}, column {start.column + 1})" if start else ""
+            problem = f"{exc.context}{where}: {exc.problem}"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise ConfigError(shown, f"invalid YAML: {problem}", line=line, column=column) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(shown, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+# ------------------------------------------------------------------------------------ typed access
+
+
+def _show(value: Any) -> str:
+    """A value as it appeared in YAML, for 'got ...' in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+class _Section:
+    """A mapping from one file at one key path, with typed getters that raise precise ConfigErrors.
+
+    Allowed keys are declared up front so an unknown key (usually a typo) is reported with the list
+    of valid ones instead of being silently ignored.
+    """
+
+    def __init__(self, raw: Any, file: str, path: str, keys: tuple[str, ...]) -> None:
+        self.file = file
+        self.path = path
+        if not isinstance(raw, dict):
+            self.fail(f"expected a mapping, got {_show(raw)}")
+        for key in raw:
+            if key not in keys:
+                self.fail(f"unknown key {str(key)!r} (expected one of: {', '.join(keys)})")
+        self.raw: dict[str, Any] = raw
+
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, problem: str, key: str | None = None) -> NoReturn:
+        raise ConfigError(self.file, problem, self.key_path(key) if key is not None else self.path)
+
+    def get(self, key: str, default: Any = _MISSING) -> Any:
+        if key in self.raw:
+            return self.raw[key]
+        if default is _MISSING:
+            self.fail("required key is missing", key)
+        return default
+
+    def string(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "a non-empty string",
+    ) -> Any:
+        value = self.get(key, default)
+        if value is None and default is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or (pattern and not pattern.fullmatch(value)):
+            self.fail(f"expected {what}, got {_show(value)}", key)
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> str:
+        value = self.get(key, default)
+        if value not in choices or isinstance(value, bool):
+            self.fail(f"expected one of: {', '.join(choices)}, got {_show(value)}", key)
+        return str(value)
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(f"expected true or false, got {_show(value)}", key)
+        return value
+
+    def integer(self, key: str, default: Any = _MISSING, lo: int | None = None, hi: int | None = None) -> int:
+        value = self.get(key, default)
+        if lo is not None and hi is not None:
+            what = f"an integer {lo}-{hi}"
+        elif lo is not None:
+            what = "a positive integer" if lo == 1 else f"an integer >= {lo}"
+        else:
+            what = "an integer"
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or (lo is not None and value < lo) or (hi is not None and value > hi):
+            self.fail(f"expected {what}, got {_show(value)}", key)
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        lo: float = 0.0,
+        hi: float | None = None,
+        lo_inclusive: bool = True,
+    ) -> float:
+        value = self.get(key, default)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            self.fail(f"expected a number, got {_show(value)}", key)
+        if value < lo or (value == lo and not lo_inclusive):
+            self.fail(f"must be {'>=' if lo_inclusive else '>'} {lo:g}, got {_show(value)}", key)
+        if hi is not None and value > hi:
+            self.fail(f"must be <= {hi:g}, got {_show(value)}", key)
+        return float(value)
+
+    def decimal(self, key: str, default: Any = _MISSING, positive: bool = True) -> Decimal:
+        return _to_decimal(self.get(key, default), self, key, positive)
+
+    def section(self, key: str, keys: tuple[str, ...], default: Any = _MISSING) -> _Section:
+        return _Section(self.get(key, default), self.file, self.key_path(key), keys)
+
+
+def _to_decimal(value: Any, where: _Section, key: str, positive: bool = True) -> Decimal:
+    """Strings ("0.01") and YAML numbers both work; floats go through str() to avoid 0.0100000002."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        where.fail(f"expected a decimal number, got {_show(value)}", key)
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        result = Decimal("NaN")
+    if not result.is_finite():
+        where.fail(f"expected a decimal number, got {_show(value)}", key)
+    if positive and result <= 0:
+        where.fail(f"must be > 0, got {_show(value)}", key)
+    return result
+
+
+# ------------------------------------------------------------------------------------------ pieces
+
+
+def _schedule(parent: _Section) -> Schedule:
+    if "schedule" not in parent.raw:
+        return Schedule("00:00:00", "00:00:00", "UTC")
+    sec = parent.section("schedule", ("start", "end", "timezone"))
+    times = []
+    for key in ("start", "end"):
+        value = sec.get(key, "00:00:00")
+        match = _TIME_RE.fullmatch(value) if isinstance(value, str) else None
+        if not match or int(match[1]) > 23 or int(match[2]) > 59 or int(match[3]) > 59:
+            sec.fail(f'expected a time "HH:MM:SS" (00:00:00-23:59:59), got {_show(value)}', key)
+        times.append(value)
+    tz = sec.string("timezone", "UTC")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        sec.fail(
+            f"unknown time zone {tz!r} (expected an IANA name such as UTC or America/New_York)", "timezone"
+        )
+    return Schedule(times[0], times[1], tz)
+
+
+def _resolve(home: Path, value: str) -> Path:
+    return (home / Path(value).expanduser()).resolve()
+
+
+_SESSION_KEYS = (
+    "name",
+    "comp_id",
+    "gateway_comp_id",
+    "fix_version",
+    "heartbeat_s",
+    "schedule",
+    "dictionary",
+    "reset_on_logon",
+    "check_latency",
+    "max_latency_s",
+)
+_CLIENT_KEYS = _SESSION_KEYS
+_VENUE_KEYS = (*_SESSION_KEYS[:1], "host", "port", *_SESSION_KEYS[1:], "reconnect_s", "simulator")
+_SIMULATOR_KEYS = ("enabled", "ack_delay_ms", "reject_probability", "seed", "liquidity", "reference_prices")
+
+
+def _session_fields(sec: _Section, path: Path, home: Path, gateway_comp_id: str) -> dict[str, Any]:
+    """Fields shared by clients and venues, with defaults applied and the dictionary resolved."""
+    name = sec.string("name", pattern=_NAME_RE, what="a name of letters, digits, '_', '.', '-'")
+    if name != path.stem:
+        sec.fail(f"{name!r} must equal the file name stem {path.stem!r}", "name")
+    comp_id = sec.string("comp_id", name, pattern=_COMP_ID_RE, what=_COMP_ID_WHAT)
+    ours = sec.string("gateway_comp_id", None, pattern=_COMP_ID_RE, what=_COMP_ID_WHAT) or gateway_comp_id
+    if comp_id == ours:
+        sec.fail(f"{comp_id!r} is also our CompID on this session (gateway_comp_id)", "comp_id")
+    raw_version = sec.get("fix_version")
+    version = str(raw_version) if isinstance(raw_version, float) else raw_version  # tolerate unquoted 4.4
+    if version not in BEGIN_STRINGS:
+        sec.fail(f'expected one of: "4.2", "4.4", "FIXT1.1", got {_show(raw_version)}', "fix_version")
+    dictionary_value = sec.string("dictionary", None, what="a path to a data dictionary")
+    if dictionary_value is None:
+        dictionary = FIX_SPECS_DIR / BASE_DICTIONARIES[version]
+    else:
+        dictionary = _resolve(home, dictionary_value)
+        if not dictionary.is_file():
+            sec.fail(f"file not found: {dictionary}", "dictionary")
+    return {
+        "name": name,
+        "comp_id": comp_id,
+        "gateway_comp_id": ours,
+        "fix_version": version,
+        "heartbeat_s": sec.integer("heartbeat_s", 30, lo=1),
+        "schedule": _schedule(sec),
+        "dictionary": dictionary,
+        "transport_dictionary": FIX_SPECS_DIR / TRANSPORT_DICTIONARY if version == "FIXT1.1" else None,
+        "reset_on_logon": sec.boolean("reset_on_logon", False),
+        "check_latency": sec.boolean("check_latency", True),
+        "max_latency_s": sec.integer("max_latency_s", 120, lo=1),
+        "source": path,
+    }
+
+
+def _client(path: Path, home: Path, gateway_comp_id: str) -> ClientConfig:
+    sec = _Section(_read_yaml(path), _display(path), "", _CLIENT_KEYS)
+    return ClientConfig(**_session_fields(sec, path, home, gateway_comp_id))
+
+
+def _simulator(parent: _Section) -> SimulatorConfig | None:
+    if parent.raw.get("simulator") is None:
+        return None
+    sec = parent.section("simulator", _SIMULATOR_KEYS)
+    levels, qty = 5, Decimal(100)
+    if "liquidity" in sec.raw:
+        liq = sec.section("liquidity", ("levels", "qty"))
+        levels = liq.integer("levels", 5, lo=0)
+        qty = liq.decimal("qty", 100)
+    prices_raw = sec.get("reference_prices", {})
+    if not isinstance(prices_raw, dict):
+        sec.fail(f"expected a mapping of symbol to price, got {_show(prices_raw)}", "reference_prices")
+    prices_sec = _Section(prices_raw, sec.file, sec.key_path("reference_prices"), tuple(prices_raw))
+    prices = {}
+    for symbol, price in prices_raw.items():
+        if not isinstance(symbol, str):
+            prices_sec.fail(f"expected a symbol, got {_show(symbol)}")
+        prices[symbol] = _to_decimal(price, prices_sec, symbol)
+    return SimulatorConfig(
+        enabled=sec.boolean("enabled", True),
+        ack_delay_ms=sec.integer("ack_delay_ms", 0, lo=0),
+        reject_probability=sec.number("reject_probability", 0.0, lo=0.0, hi=1.0),
+        seed=sec.integer("seed", 42),
+        liquidity_levels=levels,
+        liquidity_qty=qty,
+        reference_prices=prices,
+    )
+
+
+def _venue(path: Path, home: Path, gateway_comp_id: str) -> VenueConfig:
+    sec = _Section(_read_yaml(path), _display(path), "", _VENUE_KEYS)
+    fields = _session_fields(sec, path, home, gateway_comp_id)
+    return VenueConfig(
+        **fields,
+        host=sec.string("host", what="a host name or IP address", pattern=re.compile(r"\S+")),
+        port=sec.integer("port", lo=1, hi=65535),
+        reconnect_s=sec.integer("reconnect_s", 5, lo=1),
+        simulator=_simulator(sec),
+    )
+
+
+def _instruments(top: _Section) -> dict[str, Instrument]:
+    raw = top.get("instruments")
+    if not isinstance(raw, list) or not raw:
+        top.fail(f"expected a list of at least one instrument, got {_show(raw)}", "instruments")
+    instruments: dict[str, Instrument] = {}
+    for index, item in enumerate(raw):
+        sec = _Section(
+            item, top.file, f"instruments[{index}]", ("symbol", "tick_size", "lot_size", "currency", "venue")
+        )
+        symbol = sec.string("symbol", pattern=re.compile(r"\S+"), what="a symbol without spaces")
+        if symbol in instruments:
+            sec.fail(f"duplicate symbol {symbol!r}", "symbol")
+        instruments[symbol] = Instrument(
+            symbol=symbol,
+            tick_size=sec.decimal("tick_size"),
+            lot_size=sec.decimal("lot_size"),
+            currency=sec.string("currency", pattern=re.compile(r"\S+"), what="a currency code"),
+            venue=sec.string("venue", None),
+        )
+    return instruments
+
+
+def _session_files(directory: Path) -> Iterator[Path]:
+    """``*.yaml`` files in ``directory`` in name order; a ``.yml`` file is an error, not skipped."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.iterdir()):
+        if path.suffix == ".yml":
+            raise ConfigError(_display(path), "rename to .yaml (files ending .yml are not loaded)")
+        if path.suffix == ".yaml" and not path.name.startswith("."):
+            yield path.resolve()
+
+
+# ------------------------------------------------------------------------------------ cross checks
+
+
+def _cross_check(cfg: GatewayConfig) -> None:
+    """Checks that need more than one file; kept together so the rules are easy to find."""
+    gw_file = _display(cfg.source)
+
+    for index, inst in enumerate(cfg.instruments.values()):
+        if inst.venue is not None and inst.venue not in cfg.venues:
+            known = ", ".join(cfg.venues) or "none"
+            raise ConfigError(
+                gw_file,
+                f"unknown venue {inst.venue!r} (configured venues: {known})",
+                f"instruments[{index}].venue",
+            )
+
+    for venue in cfg.venues.values():
+        if venue.simulator is None:
+            continue
+        for symbol in venue.simulator.reference_prices:
+            if symbol not in cfg.instruments:
+                raise ConfigError(
+                    _display(venue.source),
+                    f"{symbol!r} is not a configured instrument",
+                    f"simulator.reference_prices.{symbol}",
+                )
+
+    # Session identity: QuickFIX keys sessions by CompID pair, and the router finds a client or venue
+    # by the counterparty CompID alone, so both must be unique.
+    pairs: dict[tuple[str, str], Path] = {}
+    for group in (cfg.clients, cfg.venues):
+        theirs: dict[str, Path] = {}
+        for s in group.values():
+            if s.comp_id in theirs:
+                other = _display(theirs[s.comp_id])
+                raise ConfigError(_display(s.source), f"{s.comp_id!r} is already used by {other}", "comp_id")
+            theirs[s.comp_id] = s.source
+            pair = (s.gateway_comp_id, s.comp_id)
+            if pair in pairs:
+                raise ConfigError(
+                    _display(s.source),
+                    f"CompID pair {pair[0]}/{pair[1]} is already used by {_display(pairs[pair])}",
+                    "comp_id",
+                )
+            pairs[pair] = s.source
+
+    # Ports: a simulator listens in this process, so it must not collide with the acceptor or another
+    # simulator; a venue on this machine at the acceptor port would be the gateway talking to itself.
+    acceptor = f"{gw_file}: gateway.acceptor.port"
+    listeners: dict[int, str] = {cfg.acceptor.port: f"the gateway acceptor ({acceptor})"}
+    for v in cfg.venues.values():
+        if v.simulated:
+            if v.port in listeners:
+                other = listeners[v.port]
+                raise ConfigError(_display(v.source), f"{v.port} is already used by {other}", "port")
+            listeners[v.port] = f"the simulated venue in {_display(v.source)}"
+    for v in cfg.venues.values():
+        if not v.simulated and v.host in _LOCAL_HOSTS and v.port == cfg.acceptor.port:
+            problem = f"{v.port} is the gateway's own acceptor ({acceptor})"
+            raise ConfigError(_display(v.source), problem, "port")
+
+
+# ---------------------------------------------------------------------------------------- entry
+
+
+def _resolve_store_url(url: str, sessions_dir: Path, home: Path) -> str:
+    """Substitute ``{sessions}`` and anchor a relative SQLite path at ``home`` (not the cwd)."""
+    url = url.replace("{sessions}", str(sessions_dir))
+    prefix = "sqlite:///"
+    if url.startswith(prefix):
+        rest = url[len(prefix) :]
+        file_part, sep, query = rest.partition("?")
+        if file_part and file_part != ":memory:" and not file_part.startswith("/"):
+            url = f"{prefix}{(home / file_part).resolve()}{sep}{query}"
+    return url
+
+
+def load_config(path: str | Path | None = None) -> GatewayConfig:
+    """Load, validate and resolve the whole configuration.
+
+    ``path`` defaults to ``$FIXGW_CONFIG``, else ``config/gateway.yaml`` under the current directory.
+    Client and venue files are read from ``clients/`` and ``venues/`` next to the gateway file.
+    """
+    if path is None:
+        path = os.environ.get(ENV_VAR) or DEFAULT_PATH
+    source = Path(path).expanduser().resolve()
+    shown = _display(source)
+    top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments"))
+    gw = top.section(
+        "gateway",
+        ("comp_id", "home", "sessions_dir", "acceptor", "engine", "ack_timeout_s", "store", "log_level"),
+    )
+
+    comp_id = gw.string("comp_id", pattern=_COMP_ID_RE, what="a CompID (printable ASCII, no spaces)")
+    home = _resolve(source.parent, gw.string("home", ".."))
+    if not home.is_dir():
+        gw.fail(f"directory not found: {home}", "home")
+    sessions_dir = _resolve(home, gw.string("sessions_dir", "sessions"))
+
+    acc = gw.section("acceptor", ("port", "bind_address"))
+    acceptor = AcceptorConfig(
+        port=acc.integer("port", lo=1, hi=65535),
+        bind_address=acc.string("bind_address", None, pattern=re.compile(r"\S+"), what="an IP address"),
+    )
+    eng = gw.section("engine", ("spin_ms", "idle_sleep_us"), {})
+    engine = EngineConfig(
+        spin_ms=eng.integer("spin_ms", 200, lo=0), idle_sleep_us=eng.integer("idle_sleep_us", 100, lo=0)
+    )
+    st = gw.section("store", ("url", "synchronous"), {})
+    url = st.string(
+        "url",
+        DEFAULT_STORE_URL,
+        pattern=re.compile(r"[A-Za-z][\w+.-]*://.*"),
+        what="a SQLAlchemy URL such as sqlite:///{sessions}/fixgw.db",
+    )
+    store = StoreConfig(
+        url=_resolve_store_url(url, sessions_dir, home),
+        synchronous=st.choice("synchronous", SYNCHRONOUS, "normal"),
+    )
+
+    ack_timeout_s = gw.number("ack_timeout_s", 10, lo=0.0, lo_inclusive=False)
+    log_level = gw.choice("log_level", LOG_LEVELS, "info")
+    instruments = _instruments(top)
+
+    client_files = _session_files(source.parent / "clients")
+    venue_files = _session_files(source.parent / "venues")
+    clients = {c.name: c for c in (_client(p, home, comp_id) for p in client_files)}
+    venues = {v.name: v for v in (_venue(p, home, comp_id) for p in venue_files)}
+
+    cfg = GatewayConfig(
+        comp_id=comp_id,
+        home=home,
+        sessions_dir=sessions_dir,
+        acceptor=acceptor,
+        engine=engine,
+        ack_timeout_s=ack_timeout_s,
+        store=store,
+        log_level=log_level,
+        instruments=instruments,
+        clients=clients,
+        venues=venues,
+        source=source,
+    )
+    _cross_check(cfg)
+    return cfg

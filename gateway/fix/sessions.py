@@ -1,0 +1,60 @@
+"""The two faces of the gateway on QuickFIX: the client acceptor and the venue initiator.
+
+They only translate QuickFIX callbacks into calls on a handler with the session's
+configured name; what happens to a message is the runtime's business.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import quickfix as fix
+
+from gateway.codec.fields import msg_type
+from gateway.fix.application import GuardedApplication
+
+log = logging.getLogger("gateway.fix")
+
+
+class SessionHandler(Protocol):
+    def on_session_up(self, side: str, name: str) -> None: ...
+    def on_session_down(self, side: str, name: str) -> None: ...
+    def on_message(self, side: str, name: str, msg_type: str, message: fix.Message) -> None: ...
+    def on_message_error(
+        self, side: str, name: str, message: fix.Message | None, exc: BaseException
+    ) -> None: ...
+
+
+class SessionSide(GuardedApplication):
+    """``side`` is "client" or "venue"; ``names`` maps a SessionID string to the configured name."""
+
+    def __init__(self, side: str, names: dict[str, str], handler: SessionHandler):
+        super().__init__()
+        self.name = side
+        self.side = side
+        self.names = names
+        self.ids: dict[str, fix.SessionID] = {}
+        self.handler = handler
+
+    def session_name(self, session_id: fix.SessionID) -> str:
+        return self.names[session_id.toString()]
+
+    def on_create(self, session_id: fix.SessionID) -> None:
+        self.ids[self.session_name(session_id)] = session_id
+
+    def on_logon(self, session_id: fix.SessionID) -> None:
+        name = self.session_name(session_id)
+        log.info("%s session %s logged on", self.side, name)
+        self.handler.on_session_up(self.side, name)
+
+    def on_logout(self, session_id: fix.SessionID) -> None:
+        name = self.session_name(session_id)
+        log.info("%s session %s logged out", self.side, name)
+        self.handler.on_session_down(self.side, name)
+
+    def on_from_app(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        self.handler.on_message(self.side, self.session_name(session_id), msg_type(message), message)
+
+    def on_error(self, message: fix.Message | None, session_id: fix.SessionID, exc: BaseException) -> None:
+        self.handler.on_message_error(self.side, self.names.get(session_id.toString(), "?"), message, exc)

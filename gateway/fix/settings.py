@@ -1,0 +1,104 @@
+"""QuickFIX ``SessionSettings`` built in code from the validated configuration.
+
+No hand-kept ``.cfg`` file: the YAML is the one source, and each engine gets the
+sessions it owns (the client acceptor, the venue initiator, a simulator's acceptor).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import quickfix as fix
+
+from gateway.config import ClientConfig, GatewayConfig, SessionConfig, VenueConfig
+
+
+def session_id(begin_string: str, sender: str, target: str) -> fix.SessionID:
+    return fix.SessionID(begin_string, sender, target)
+
+
+def _utc_time(hhmmss: str, tz: str) -> str:
+    """QuickFIX schedules are UTC here; convert a local HH:MM:SS using today's offset."""
+    if tz in ("UTC", "Etc/UTC"):
+        return hhmmss
+    h, m, s = (int(x) for x in hhmmss.split(":"))
+    local = dt.datetime.combine(dt.date.today(), dt.time(h, m, s), ZoneInfo(tz))
+    return local.astimezone(dt.UTC).strftime("%H:%M:%S")
+
+
+def _session_dict(s: SessionConfig) -> fix.Dictionary:
+    d = fix.Dictionary()
+    d.setString("StartTime", _utc_time(s.schedule.start, s.schedule.timezone))
+    d.setString("EndTime", _utc_time(s.schedule.end, s.schedule.timezone))
+    d.setString("UseDataDictionary", "Y")
+    if s.transport_dictionary is not None:
+        d.setString("TransportDataDictionary", str(s.transport_dictionary))
+        d.setString("AppDataDictionary", str(s.dictionary))
+        d.setString("DefaultApplVerID", s.default_appl_ver_id or "FIX.5.0SP2")
+    else:
+        d.setString("DataDictionary", str(s.dictionary))
+    d.setString("ResetOnLogon", "Y" if s.reset_on_logon else "N")
+    d.setString("CheckLatency", "Y" if s.check_latency else "N")
+    d.setString("MaxLatency", str(s.max_latency_s))
+    d.setString("HeartBtInt", str(s.heartbeat_s))
+    d.setString("TimeStampPrecision", "3")
+    d.setString("SocketNodelay", "Y")
+    return d
+
+
+def _settings(
+    defaults: dict[str, str],
+    sessions_dir: Path,
+    role: str,
+    sessions: Iterable[tuple[fix.SessionID, fix.Dictionary]],
+) -> fix.SessionSettings:
+    """``role`` names the folder under sessions/store and sessions/log for this engine's files."""
+    settings = fix.SessionSettings()
+    base = fix.Dictionary()
+    defaults = {
+        **defaults,
+        "FileStorePath": str(sessions_dir / "store" / role),
+        "FileLogPath": str(sessions_dir / "log" / role),
+    }
+    for k, v in defaults.items():
+        base.setString(k, v)
+    settings.set(base)
+    for sid, d in sessions:
+        settings.set(sid, d)
+    return settings
+
+
+def acceptor_settings(cfg: GatewayConfig, clients: Iterable[ClientConfig]) -> fix.SessionSettings:
+    defaults = {"ConnectionType": "acceptor", "SocketAcceptPort": str(cfg.acceptor.port)}
+    if cfg.acceptor.bind_address:
+        defaults["SocketAcceptHost"] = cfg.acceptor.bind_address
+    return _settings(
+        defaults,
+        cfg.sessions_dir,
+        "clients",
+        ((session_id(c.begin_string, c.gateway_comp_id, c.comp_id), _session_dict(c)) for c in clients),
+    )
+
+
+def initiator_settings(cfg: GatewayConfig, venues: Iterable[VenueConfig]) -> fix.SessionSettings:
+    def one(v: VenueConfig) -> tuple[fix.SessionID, fix.Dictionary]:
+        d = _session_dict(v)
+        d.setString("SocketConnectHost", v.host)
+        d.setString("SocketConnectPort", str(v.port))
+        d.setString("ReconnectInterval", str(v.reconnect_s))
+        return session_id(v.begin_string, v.gateway_comp_id, v.comp_id), d
+
+    return _settings({"ConnectionType": "initiator"}, cfg.sessions_dir, "venues", (one(v) for v in venues))
+
+
+def simulator_settings(cfg: GatewayConfig, venue: VenueConfig, bind_address: str | None = None):
+    """The venue's own side of the session: it accepts the gateway on ``venue.port``."""
+    d = _session_dict(venue)
+    defaults = {"ConnectionType": "acceptor", "SocketAcceptPort": str(venue.port)}
+    if bind_address:
+        defaults["SocketAcceptHost"] = bind_address
+    sid = session_id(venue.begin_string, venue.comp_id, venue.gateway_comp_id)
+    return _settings(defaults, cfg.sessions_dir, f"sim-{venue.name}", [(sid, d)])

@@ -1,0 +1,303 @@
+"""Write-ahead journal of the gateway: every lifecycle event is committed here before its
+effect leaves the process, and open orders are restored from it after a restart.
+
+The journal deliberately knows nothing of the gateway's domain classes; callers hand it
+plain records. It uses SQLAlchemy Core (no ORM: this is on the hot path), keeps one
+connection for its whole life and reuses pre-built statements so that each ``write()``
+only pays for parameter binding and the database round trip, never for SQL compilation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from operator import attrgetter
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, create_engine, event, select
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Executable
+
+from gateway.journal import schema
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///sessions/journal.db"
+"""Embedded default store, relative to the working directory (the repo's sessions/ dir)."""
+
+_SQLITE_SYNCHRONOUS = ("off", "normal", "full", "extra")
+
+_T = TypeVar("_T")
+
+
+class JournalError(Exception):
+    """The journal could not persist or read data; the caller must not act as if it had."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One lifecycle event (message in/out, state change, reject, admin action)."""
+
+    kind: str
+    order_id: str | None
+    session: str | None
+    msg_type: str | None
+    text: str
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """Snapshot of a parent or child order; upserted on every change, ``doc`` feeds restore."""
+
+    order_id: str
+    parent_id: str | None
+    session: str
+    cl_ord_id: str
+    symbol: str
+    side: str
+    status: str
+    is_open: bool
+    qty: str
+    cum_qty: str
+    avg_px: str
+    price: str | None
+    doc: dict
+    updated_ns: int
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(EventRecord))
+_ORDER_FIELDS = tuple(f.name for f in fields(OrderRecord))
+_event_values = attrgetter(*_EVENT_FIELDS)
+_order_values = attrgetter(*_ORDER_FIELDS)
+
+
+def _event_params(e: EventRecord) -> dict[str, Any]:
+    return dict(zip(_EVENT_FIELDS, _event_values(e), strict=True))
+
+
+def _order_params(o: OrderRecord) -> dict[str, Any]:
+    return dict(zip(_ORDER_FIELDS, _order_values(o), strict=True))
+
+
+def _order_from_row(row: Any) -> OrderRecord:
+    m = row._mapping
+    return OrderRecord(**{name: m[name] for name in _ORDER_FIELDS})
+
+
+def _event_from_row(row: Any) -> EventRecord:
+    m = row._mapping
+    return EventRecord(**{name: m[name] for name in _EVENT_FIELDS})
+
+
+class Journal:
+    """Durable store of events, order snapshots and small metadata.
+
+    Not thread-safe: it is meant to be driven by the gateway's single core thread (it may
+    be constructed on another thread and handed over). ``synchronous`` selects SQLite's
+    ``PRAGMA synchronous`` (``normal``: durable across process crashes, may lose the last
+    commits on power loss under WAL; ``full``: durable across power loss too). It is
+    ignored for PostgreSQL, whose commits are always durable with the default settings.
+    """
+
+    def __init__(self, url: str, synchronous: str = "normal", echo: bool = False) -> None:
+        sync = synchronous.lower()
+        if sync not in _SQLITE_SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {_SQLITE_SYNCHRONOUS}, got {synchronous!r}")
+        parsed = make_url(url)
+        self.url = parsed.render_as_string(hide_password=True)
+        self._dialect = parsed.get_backend_name()
+        if self._dialect == "sqlite":
+            insert = sqlite_dialect.insert
+        elif self._dialect == "postgresql":
+            insert = pg_dialect.insert
+        else:
+            raise ValueError(f"unsupported journal database {self._dialect!r} (sqlite or postgresql)")
+
+        connect_args: dict[str, Any] = {}
+        if self._dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # One connection, one user thread at a time; allow construction on another thread.
+            connect_args["check_same_thread"] = False
+
+        self._engine: Engine = create_engine(url, echo=echo, connect_args=connect_args)
+        if self._dialect == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas(sync))
+
+        # Built once: SQLAlchemy's compiled cache then keys on these constructs, so repeated
+        # write() calls skip SQL compilation entirely.
+        self._insert_events: Executable = schema.events.insert()
+        ins = insert(schema.orders)
+        self._upsert_orders: Executable = ins.on_conflict_do_update(
+            index_elements=[schema.orders.c.order_id],
+            set_={c.name: ins.excluded[c.name] for c in schema.orders.c if c.name != "order_id"},
+        )
+        mins = insert(schema.meta)
+        self._upsert_meta: Executable = mins.on_conflict_do_update(
+            index_elements=[schema.meta.c.key], set_={"value": mins.excluded.value}
+        )
+        o = schema.orders.c
+        self._sel_open = select(schema.orders).where(o.is_open.is_(True)).order_by(o.updated_ns, o.order_id)
+        self._sel_by_id = select(schema.orders).where(o.order_id == bindparam("k"))
+        self._sel_by_clordid = (
+            select(schema.orders)
+            .where(o.cl_ord_id == bindparam("k"))
+            .order_by(o.updated_ns.desc(), o.order_id.desc())
+            .limit(1)
+        )
+        self._sel_children = (
+            select(schema.orders).where(o.parent_id == bindparam("k")).order_by(o.updated_ns, o.order_id)
+        )
+        self._sel_meta = select(schema.meta.c.value).where(schema.meta.c.key == bindparam("k"))
+
+        try:
+            self._conn: Connection | None = self._engine.connect()
+            with self._conn.begin():
+                schema.metadata.create_all(self._conn)
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise JournalError(f"cannot open journal {self.url}: {exc}") from exc
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, events: Sequence[EventRecord], orders: Sequence[OrderRecord]) -> None:
+        """Persist events and order snapshots atomically; return only once committed.
+
+        Either everything in the call is stored or nothing is (on error the transaction is
+        rolled back and JournalError raised), so a caller that sends only after a successful
+        write never emits something the journal does not know about.
+        """
+        if not events and not orders:
+            return
+        conn = self._connection()
+        try:
+            with conn.begin():
+                if events:
+                    conn.execute(self._insert_events, [_event_params(e) for e in events])
+                if orders:
+                    conn.execute(self._upsert_orders, [_order_params(o) for o in orders])
+        except Exception as exc:
+            # Not only SQLAlchemyError: drivers raise e.g. TypeError for a doc that is not
+            # JSON-able (psycopg serialises during execute); the transaction is rolled back
+            # either way and the caller only needs to know the write did not happen.
+            raise JournalError(f"journal write failed: {exc}") from exc
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a small durable value (e.g. an id counter), replacing any previous one."""
+        conn = self._connection()
+        try:
+            with conn.begin():
+                conn.execute(self._upsert_meta, {"key": key, "value": value})
+        except Exception as exc:
+            raise JournalError(f"journal set_meta({key!r}) failed: {exc}") from exc
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """Value stored by set_meta, or None."""
+        return self._read(lambda c: c.execute(self._sel_meta, {"k": key}).scalar_one_or_none())
+
+    def open_orders(self) -> list[OrderRecord]:
+        """Open parents and children, oldest change first: the input of restart recovery."""
+        return self._read(lambda c: [_order_from_row(r) for r in c.execute(self._sel_open)])
+
+    def orders(
+        self, open_only: bool = False, session: str | None = None, limit: int = 1000
+    ) -> list[OrderRecord]:
+        """Order snapshots, most recently updated first (for status and admin tools)."""
+        o = schema.orders.c
+        stmt = select(schema.orders)
+        if open_only:
+            stmt = stmt.where(o.is_open.is_(True))
+        if session is not None:
+            stmt = stmt.where(o.session == session)
+        stmt = stmt.order_by(o.updated_ns.desc(), o.order_id.desc()).limit(limit)
+        return self._read(lambda c: [_order_from_row(r) for r in c.execute(stmt)])
+
+    def order(self, order_id_or_cl_ord_id: str) -> OrderRecord | None:
+        """Look up by gateway OrderID, else by ClOrdID (the most recently updated match)."""
+        key = {"k": order_id_or_cl_ord_id}
+
+        def run(c: Connection) -> OrderRecord | None:
+            row = c.execute(self._sel_by_id, key).first() or c.execute(self._sel_by_clordid, key).first()
+            return _order_from_row(row) if row is not None else None
+
+        return self._read(run)
+
+    def children(self, parent_id: str) -> list[OrderRecord]:
+        """Child orders of a parent, oldest change first."""
+        return self._read(
+            lambda c: [_order_from_row(r) for r in c.execute(self._sel_children, {"k": parent_id})]
+        )
+
+    def events(self, order_id: str | None = None, limit: int = 1000) -> list[EventRecord]:
+        """The latest ``limit`` events (of one order, or all), returned oldest first."""
+        e = schema.events.c
+        stmt = select(schema.events)
+        if order_id is not None:
+            stmt = stmt.where(e.order_id == order_id)
+        stmt = stmt.order_by(e.id.desc()).limit(limit)
+        rows = self._read(lambda c: [_event_from_row(r) for r in c.execute(stmt)])
+        rows.reverse()
+        return rows
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the connection and the engine; idempotent."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+                self._engine.dispose()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({self.url!r})"
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            raise JournalError("journal is closed")
+        return self._conn
+
+    def _read(self, fn: Callable[[Connection], _T]) -> _T:
+        """Run a read in its own short transaction so no snapshot (or SQLite read lock,
+        which would stall WAL checkpoints) stays open between calls."""
+        conn = self._connection()
+        try:
+            with conn.begin():
+                return fn(conn)
+        except SQLAlchemyError as exc:
+            raise JournalError(f"journal read failed: {exc}") from exc
+
+
+def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+    """Connect-event hook: WAL lets readers (status tools) run beside the writer and makes
+    commits cheap; ``synchronous`` trades power-loss durability against commit latency."""
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        try:
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() not in ("wal", "memory"):
+                log.warning("SQLite journal_mode is %s, not WAL", mode)
+            cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        finally:
+            cur.close()
+
+    return on_connect

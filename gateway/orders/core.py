@@ -1,0 +1,655 @@
+"""The order core: the one writer of order state.
+
+Plain, synchronous, deterministic code with no I/O: each handler takes one domain
+message and returns an :class:`Outcome` (reports for clients, commands for venues,
+the orders it changed and notes for the journal). The runtime journals the
+outcome, then sends it. The core never sees a FIX tag, a socket or a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from gateway.orders.enums import (
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+)
+from gateway.orders.ids import IdGenerator
+from gateway.orders.messages import (
+    CancelChildOrder,
+    CancelOrder,
+    CancelReject,
+    ExecutionReport,
+    NewOrder,
+    ReplaceChildOrder,
+    ReplaceOrder,
+    RequestStatus,
+    SendChildOrder,
+    VenueCancelReject,
+    VenueCommand,
+    VenueExecution,
+)
+from gateway.orders.model import ChildOrder, ClientOrder, PendingChange
+from gateway.orders.reports import cancel_reject, execution_report, reject_unknown
+from gateway.orders.state import CANCELABLE, REPLACEABLE, Event, IllegalTransition, next_status
+
+log = logging.getLogger("gateway.orders")
+
+ClientReport = ExecutionReport | CancelReject
+
+
+@dataclass
+class Outcome:
+    """What one inbound message caused: journal it, then send it, in that order."""
+
+    to_clients: list[ClientReport] = field(default_factory=list)
+    to_venues: list[VenueCommand] = field(default_factory=list)
+    changed: list[ClientOrder | ChildOrder] = field(default_factory=list)
+    notes: list[tuple[str | None, str]] = field(default_factory=list)  # (OrderID, text)
+
+    def touch(self, *orders: ClientOrder | ChildOrder) -> None:
+        for o in orders:
+            if not any(o is c for c in self.changed):
+                self.changed.append(o)
+
+    def note(self, order_id: str | None, text: str) -> None:
+        self.notes.append((order_id, text))
+
+
+_TERMINAL_EVENTS = {
+    ExecType.CANCELED: Event.CANCELED,
+    ExecType.EXPIRED: Event.EXPIRED,
+    ExecType.DONE_FOR_DAY: Event.DONE_FOR_DAY,
+}
+
+
+class OrderCore:
+    def __init__(
+        self,
+        ids: IdGenerator,
+        routes: dict[str, str | None],
+        venues: Iterable[str],
+        ack_timeout_ns: int,
+        clock: Callable[[], int],
+    ):
+        self.ids = ids
+        self.routes = routes  # symbol -> default venue (None: ExDestination required)
+        self.venues = set(venues)
+        self.venues_up: set[str] = set()
+        self.ack_timeout_ns = ack_timeout_ns
+        self.clock = clock
+        self.orders: dict[str, ClientOrder] = {}
+        self._by_client: dict[tuple[str, str], ClientOrder] = {}
+        self._used_cl_ord_ids: set[tuple[str, str]] = set()
+        self._children: dict[tuple[str, str], ChildOrder] = {}
+
+    # ------------------------------------------------------------ state queries
+
+    def order_for(self, session: str, cl_ord_id: str) -> ClientOrder | None:
+        return self._by_client.get((session, cl_ord_id))
+
+    def open_orders(self) -> list[ClientOrder]:
+        return [o for o in self.orders.values() if o.is_open]
+
+    def set_venue_up(self, venue: str, up: bool) -> None:
+        (self.venues_up.add if up else self.venues_up.discard)(venue)
+
+    # ------------------------------------------------------------ restore
+
+    def restore(self, orders: Iterable[ClientOrder], used_cl_ord_ids: Iterable[tuple[str, str]]) -> None:
+        """Rebuild from the journal: open orders and every ClOrdID already used."""
+        self._used_cl_ord_ids.update(used_cl_ord_ids)
+        for order in orders:
+            self._register(order)
+            for child in order.children:
+                self._register_child(child, child.cl_ord_id)
+                if child.pending:
+                    self._register_child(child, child.pending.cl_ord_id)
+
+    def _register(self, order: ClientOrder) -> None:
+        self.orders[order.order_id] = order
+        for cid in order.cl_ord_ids:
+            self._by_client[(order.session, cid)] = order
+            self._used_cl_ord_ids.add((order.session, cid))
+        if order.pending:
+            self._by_client[(order.session, order.pending.cl_ord_id)] = order
+            self._used_cl_ord_ids.add((order.session, order.pending.cl_ord_id))
+
+    def _register_child(self, child: ChildOrder, cl_ord_id: str) -> None:
+        self._children[(child.venue, cl_ord_id)] = child
+
+    # ------------------------------------------------------------ client commands
+
+    def new_order(self, session: str, cmd: NewOrder) -> Outcome:
+        out = Outcome()
+        now = self.clock()
+        if (session, cmd.cl_ord_id) in self._used_cl_ord_ids:
+            out.to_clients.append(
+                reject_unknown(
+                    session,
+                    self.ids.exec_id(),
+                    ExecType.REJECTED,
+                    cmd.cl_ord_id,
+                    cmd.symbol,
+                    cmd.side,
+                    OrdRejReason.DUPLICATE_ORDER,
+                    f"duplicate ClOrdID {cmd.cl_ord_id} on session {session}",
+                    cmd.qty,
+                )
+            )
+            out.note(None, f"{session} reused ClOrdID {cmd.cl_ord_id}: rejected")
+            return out
+
+        order = ClientOrder(
+            order_id=self.ids.order_id(),
+            session=session,
+            cl_ord_id=cmd.cl_ord_id,
+            symbol=cmd.symbol,
+            side=cmd.side,
+            ord_type=cmd.ord_type,
+            qty=cmd.qty,
+            price=cmd.price,
+            tif=cmd.tif,
+            account=cmd.account,
+            cl_ord_ids=[cmd.cl_ord_id],
+            created_ns=now,
+            updated_ns=now,
+        )
+        self._register(order)
+        out.touch(order)
+
+        problem = self._validate(cmd)
+        venue = cmd.ex_destination or self.routes.get(cmd.symbol)
+        if problem is None:
+            if venue is None:
+                problem = (
+                    OrdRejReason.OTHER,
+                    (f"no route for {cmd.symbol}: no ExDestination and no default venue"),
+                )
+            elif venue not in self.venues:
+                problem = OrdRejReason.BROKER_OPTION, f"unknown venue {venue}"
+            elif venue not in self.venues_up:
+                problem = OrdRejReason.EXCHANGE_CLOSED, f"venue {venue} is not logged on"
+        if problem is not None:
+            reason, text = problem
+            self._reject(order, reason, text, out)
+            return out
+
+        child = ChildOrder(
+            child_id=self.ids.child_cl_ord_id(),
+            parent_id=order.order_id,
+            venue=venue,
+            cl_ord_id="",
+            symbol=cmd.symbol,
+            side=cmd.side,
+            ord_type=cmd.ord_type,
+            qty=cmd.qty,
+            price=cmd.price,
+            tif=cmd.tif,
+            ack_deadline_ns=now + self.ack_timeout_ns,
+            updated_ns=now,
+        )
+        child.cl_ord_id = child.child_id
+        order.children.append(child)
+        self._register_child(child, child.cl_ord_id)
+        out.touch(order, child)
+        out.to_venues.append(
+            SendChildOrder(
+                venue,
+                child.cl_ord_id,
+                child.symbol,
+                child.side,
+                child.ord_type,
+                child.qty,
+                child.price,
+                child.tif,
+                order.account,
+            )
+        )
+        out.note(order.order_id, f"routed to {venue} as {child.cl_ord_id}")
+        return out
+
+    def _validate(self, cmd: NewOrder | ReplaceOrder) -> tuple[OrdRejReason, str] | None:
+        if cmd.symbol not in self.routes:
+            return OrdRejReason.UNKNOWN_SYMBOL, f"unknown symbol {cmd.symbol}"
+        if cmd.qty <= 0:
+            return OrdRejReason.OTHER, f"OrderQty must be positive, got {cmd.qty}"
+        if cmd.ord_type is OrdType.LIMIT and (cmd.price is None or cmd.price <= 0):
+            return OrdRejReason.OTHER, "a limit order needs a positive Price"
+        return None
+
+    def _reject(self, order: ClientOrder, reason: OrdRejReason, text: str, out: Outcome) -> None:
+        order.apply(Event.REJECTED)
+        order.text = text
+        order.updated_ns = self.clock()
+        out.touch(order)
+        out.to_clients.append(
+            execution_report(order, self.ids.exec_id(), ExecType.REJECTED, ord_rej_reason=reason, text=text)
+        )
+        out.note(order.order_id, f"rejected: {text}")
+
+    def _change_refused(
+        self, session: str, cmd: CancelOrder | ReplaceOrder, response_to: CxlRejResponseTo, out: Outcome
+    ) -> ClientOrder | None:
+        """The checks shared by cancel and replace; returns the order when the change may go ahead."""
+        order = self._by_client.get((session, cmd.orig_cl_ord_id))
+
+        def refuse(reason: CxlRejReason, text: str) -> None:
+            out.to_clients.append(
+                cancel_reject(session, order, cmd.cl_ord_id, cmd.orig_cl_ord_id, response_to, reason, text)
+            )
+            out.note(order.order_id if order else None, f"{response_to.name.lower()} refused: {text}")
+
+        if (session, cmd.cl_ord_id) in self._used_cl_ord_ids:
+            refuse(CxlRejReason.DUPLICATE_CL_ORD_ID, f"duplicate ClOrdID {cmd.cl_ord_id}")
+        elif order is None:
+            refuse(CxlRejReason.UNKNOWN_ORDER, f"unknown order {cmd.orig_cl_ord_id}")
+        elif order.status.is_terminal:
+            refuse(CxlRejReason.TOO_LATE, f"order is already {order.status.name.lower()}")
+        elif order.pending is not None:
+            refuse(CxlRejReason.ALREADY_PENDING, f"order is already {order.pending.kind.name.lower()}")
+        elif cmd.symbol != order.symbol or cmd.side != order.side:
+            refuse(CxlRejReason.BROKER_OPTION, "Symbol and Side must match the original order")
+        else:
+            return order
+        return None
+
+    def cancel_order(self, session: str, cmd: CancelOrder) -> Outcome:
+        out = Outcome()
+        order = self._change_refused(session, cmd, CxlRejResponseTo.CANCEL, out)
+        if order is None:
+            return out
+        if order.status not in CANCELABLE:  # unreachable while the table says so; kept as a guard
+            out.to_clients.append(
+                cancel_reject(
+                    session,
+                    order,
+                    cmd.cl_ord_id,
+                    cmd.orig_cl_ord_id,
+                    CxlRejResponseTo.CANCEL,
+                    CxlRejReason.BROKER_OPTION,
+                    f"cannot cancel in {order.status.name}",
+                )
+            )
+            return out
+        order.pending = PendingChange(OrdStatus.PENDING_CANCEL, cmd.cl_ord_id, order.cl_ord_id)
+        self._register(order)
+        order.updated_ns = self.clock()
+        out.touch(order)
+        out.to_clients.append(
+            execution_report(
+                order,
+                self.ids.exec_id(),
+                ExecType.PENDING_CANCEL,
+                cl_ord_id=cmd.cl_ord_id,
+                orig_cl_ord_id=order.cl_ord_id,
+            )
+        )
+        for child in order.children:
+            if child.is_open and child.pending is None:
+                new_id = self.ids.child_cl_ord_id()
+                child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id)
+                self._register_child(child, new_id)
+                out.touch(child)
+                out.to_venues.append(
+                    CancelChildOrder(
+                        child.venue,
+                        new_id,
+                        child.cl_ord_id,
+                        child.venue_order_id,
+                        child.symbol,
+                        child.side,
+                        child.qty,
+                    )
+                )
+        out.note(order.order_id, f"cancel requested by {cmd.cl_ord_id}")
+        return out
+
+    def replace_order(self, session: str, cmd: ReplaceOrder) -> Outcome:
+        out = Outcome()
+        order = self._change_refused(session, cmd, CxlRejResponseTo.REPLACE, out)
+        if order is None:
+            return out
+
+        def refuse(reason: CxlRejReason, text: str) -> Outcome:
+            out.to_clients.append(
+                cancel_reject(
+                    session, order, cmd.cl_ord_id, cmd.orig_cl_ord_id, CxlRejResponseTo.REPLACE, reason, text
+                )
+            )
+            out.note(order.order_id, f"replace refused: {text}")
+            return out
+
+        if order.status not in REPLACEABLE:
+            return refuse(CxlRejReason.BROKER_OPTION, "order not yet acknowledged by the venue")
+        if cmd.qty <= order.fills.cum_qty:
+            return refuse(
+                CxlRejReason.BROKER_OPTION,
+                f"new OrderQty {cmd.qty} must exceed CumQty {order.fills.cum_qty}",
+            )
+        if cmd.ord_type is OrdType.LIMIT and (cmd.price is None or cmd.price <= 0):
+            return refuse(CxlRejReason.BROKER_OPTION, "a limit order needs a positive Price")
+        child = next((c for c in order.children if c.is_open and c.pending is None), None)
+        if child is None:
+            return refuse(CxlRejReason.TOO_LATE, "no working child order to amend")
+        child_qty = child.qty + (cmd.qty - order.qty)
+        if child_qty <= child.fills.cum_qty:
+            return refuse(CxlRejReason.BROKER_OPTION, "new OrderQty is below the venue's filled quantity")
+
+        order.pending = PendingChange(
+            OrdStatus.PENDING_REPLACE,
+            cmd.cl_ord_id,
+            order.cl_ord_id,
+            cmd.qty,
+            cmd.price,
+            cmd.ord_type,
+            cmd.tif,
+        )
+        self._register(order)
+        order.updated_ns = self.clock()
+        out.to_clients.append(
+            execution_report(
+                order,
+                self.ids.exec_id(),
+                ExecType.PENDING_REPLACE,
+                cl_ord_id=cmd.cl_ord_id,
+                orig_cl_ord_id=order.cl_ord_id,
+            )
+        )
+        new_id = self.ids.child_cl_ord_id()
+        child.pending = PendingChange(
+            OrdStatus.PENDING_REPLACE, new_id, child.cl_ord_id, child_qty, cmd.price, cmd.ord_type, cmd.tif
+        )
+        self._register_child(child, new_id)
+        out.touch(order, child)
+        out.to_venues.append(
+            ReplaceChildOrder(
+                child.venue,
+                new_id,
+                child.cl_ord_id,
+                child.venue_order_id,
+                child.symbol,
+                child.side,
+                cmd.ord_type,
+                child_qty,
+                cmd.price,
+                cmd.tif,
+            )
+        )
+        out.note(order.order_id, f"replace requested by {cmd.cl_ord_id}: qty {cmd.qty} price {cmd.price}")
+        return out
+
+    def order_status(self, session: str, cmd: RequestStatus) -> Outcome:
+        out = Outcome()
+        order = self._by_client.get((session, cmd.cl_ord_id))
+        if order is None and cmd.order_id:
+            found = self.orders.get(cmd.order_id)
+            order = found if found and found.session == session else None
+        if order is None:
+            out.to_clients.append(
+                reject_unknown(
+                    session,
+                    self.ids.exec_id(),
+                    ExecType.ORDER_STATUS,
+                    cmd.cl_ord_id,
+                    cmd.symbol,
+                    cmd.side,
+                    OrdRejReason.UNKNOWN_ORDER,
+                    f"unknown order {cmd.cl_ord_id}",
+                )
+            )
+            return out
+        out.to_clients.append(execution_report(order, self.ids.exec_id(), ExecType.ORDER_STATUS))
+        return out
+
+    # ------------------------------------------------------------ venue reports
+
+    def _child_for(self, venue: str, cl_ord_id: str, orig: str | None) -> ChildOrder | None:
+        child = self._children.get((venue, cl_ord_id))
+        if child is None and orig:
+            child = self._children.get((venue, orig))
+        return child
+
+    def venue_execution(self, rpt: VenueExecution) -> Outcome:
+        out = Outcome()
+        child = self._child_for(rpt.venue, rpt.cl_ord_id, rpt.orig_cl_ord_id)
+        if child is None:
+            out.note(None, f"{rpt.venue} reported unknown order {rpt.cl_ord_id} ({rpt.exec_type.name})")
+            log.warning("%s: execution report for unknown child %s", rpt.venue, rpt.cl_ord_id)
+            return out
+        order = self.orders[child.parent_id]
+        if rpt.exec_id in child.exec_ids:
+            out.note(order.order_id, f"{rpt.venue} ExecID {rpt.exec_id} already applied: ignored")
+            return out
+        try:
+            self._apply_execution(order, child, rpt, out)
+        except IllegalTransition as exc:
+            log.error(
+                "%s %s: refused %s from %s: %s",
+                order.order_id,
+                child.cl_ord_id,
+                rpt.exec_type.name,
+                rpt.venue,
+                exc,
+            )
+            out.note(order.order_id, f"refused {rpt.exec_type.name} from {rpt.venue}: {exc}")
+            out.to_clients.clear()
+            return out
+        child.exec_ids.add(rpt.exec_id)
+        if rpt.venue_order_id and rpt.venue_order_id != "NONE":
+            child.venue_order_id = rpt.venue_order_id
+        child.updated_ns = order.updated_ns = self.clock()
+        out.touch(order, child)
+        return out
+
+    def _apply_execution(
+        self, order: ClientOrder, child: ChildOrder, rpt: VenueExecution, out: Outcome
+    ) -> None:
+        """Compute every new status first, so an illegal transition leaves nothing half-applied."""
+        et = rpt.exec_type
+        if et is ExecType.NEW:
+            child_next = next_status(child.status, Event.ACKNOWLEDGED)
+            first_ack = order.status is OrdStatus.PENDING_NEW
+            parent_next = next_status(order.status, Event.ACKNOWLEDGED) if first_ack else order.status
+            child.status, child.ack_deadline_ns = child_next, None
+            order.status = parent_next
+            if first_ack:
+                out.to_clients.append(execution_report(order, self.ids.exec_id(), ExecType.NEW))
+            return
+
+        if et is ExecType.TRADE:
+            if not rpt.last_qty or rpt.last_px is None:
+                raise IllegalTransition(child.status, Event.PARTIALLY_FILLED)
+            child_cum = child.fills.cum_qty + rpt.last_qty
+            parent_cum = order.fills.cum_qty + rpt.last_qty
+            child_next = next_status(
+                child.status, Event.FILLED if child_cum >= child.qty else Event.PARTIALLY_FILLED
+            )
+            parent_next = next_status(
+                order.status, Event.FILLED if parent_cum >= order.qty else Event.PARTIALLY_FILLED
+            )
+            child.fills.add(rpt.last_qty, rpt.last_px)
+            order.fills.add(rpt.last_qty, rpt.last_px)
+            child.status, child.ack_deadline_ns = child_next, None
+            order.status = parent_next
+            if child.status.is_terminal:
+                child.pending = None
+            if order.status.is_terminal:
+                order.pending = None
+            out.to_clients.append(
+                execution_report(
+                    order,
+                    self.ids.exec_id(),
+                    ExecType.TRADE,
+                    last_qty=rpt.last_qty,
+                    last_px=rpt.last_px,
+                    last_mkt=rpt.venue,
+                )
+            )
+            return
+
+        if et in _TERMINAL_EVENTS:
+            event = _TERMINAL_EVENTS[et]
+            child_next = next_status(child.status, event)
+            others_done = all(c.status.is_terminal for c in order.children if c is not child)
+            parent_next = next_status(order.status, event) if others_done else order.status
+            if child.pending and child.pending.kind is OrdStatus.PENDING_CANCEL:
+                child.cl_ord_id = child.pending.cl_ord_id
+            child.status = child_next
+            child.pending, child.ack_deadline_ns = None, None
+            if not others_done:
+                return
+            pending = order.pending
+            order.status = parent_next
+            order.pending = None
+            if pending is not None and pending.kind is OrdStatus.PENDING_CANCEL and et is ExecType.CANCELED:
+                orig = order.cl_ord_id
+                order.cl_ord_id = pending.cl_ord_id
+                out.to_clients.append(execution_report(order, self.ids.exec_id(), et, orig_cl_ord_id=orig))
+            else:
+                text = f"{rpt.venue}: {rpt.text}" if rpt.text else f"{et.name.lower()} by {rpt.venue}"
+                order.text = text
+                out.to_clients.append(execution_report(order, self.ids.exec_id(), et, text=text))
+            return
+
+        if et is ExecType.REPLACED:
+            cp = child.pending
+            if cp is None or cp.kind is not OrdStatus.PENDING_REPLACE:
+                raise IllegalTransition(child.status, Event.REPLACED)
+            child_event = Event.REPLACED_TO_FILLED if cp.qty <= child.fills.cum_qty else Event.REPLACED
+            child_next = next_status(child.status, child_event)
+            pp = order.pending
+            parent_next = order.status
+            if pp is not None and pp.kind is OrdStatus.PENDING_REPLACE:
+                parent_event = Event.REPLACED_TO_FILLED if pp.qty <= order.fills.cum_qty else Event.REPLACED
+                parent_next = next_status(order.status, parent_event)
+            child.qty, child.price, child.cl_ord_id = cp.qty, cp.price, cp.cl_ord_id
+            child.ord_type, child.tif = cp.ord_type or child.ord_type, cp.tif or child.tif
+            child.status, child.pending = child_next, None
+            if pp is None or pp.kind is not OrdStatus.PENDING_REPLACE:
+                return
+            orig = order.cl_ord_id
+            order.qty, order.price, order.cl_ord_id = pp.qty, pp.price, pp.cl_ord_id
+            order.ord_type, order.tif = pp.ord_type or order.ord_type, pp.tif or order.tif
+            order.cl_ord_ids.append(pp.cl_ord_id)
+            order.status, order.pending = parent_next, None
+            out.to_clients.append(
+                execution_report(order, self.ids.exec_id(), ExecType.REPLACED, orig_cl_ord_id=orig)
+            )
+            return
+
+        if et is ExecType.REJECTED:
+            child_next = next_status(child.status, Event.REJECTED)
+            others_done = all(c.status.is_terminal for c in order.children if c is not child)
+            parent_next = next_status(order.status, Event.REJECTED) if others_done else order.status
+            child.status, child.ack_deadline_ns, child.pending = child_next, None, None
+            if not others_done:
+                return
+            order.status = parent_next
+            text = f"{rpt.venue} rejected the order: {rpt.text or 'no reason given'}"
+            order.text = text
+            reason = _rej_reason(rpt.ord_rej_reason)
+            out.to_clients.append(
+                execution_report(
+                    order, self.ids.exec_id(), ExecType.REJECTED, ord_rej_reason=reason, text=text
+                )
+            )
+            return
+
+        # PendingNew/PendingCancel/PendingReplace/OrderStatus from a venue carry no change
+        # for the client; reconciliation (recovery) reads status reports separately.
+        out.note(order.order_id, f"{rpt.venue} {et.name} for {child.cl_ord_id}: no change")
+
+    def venue_cancel_reject(self, rej: VenueCancelReject) -> Outcome:
+        out = Outcome()
+        child = self._child_for(rej.venue, rej.cl_ord_id, rej.orig_cl_ord_id)
+        if child is None:
+            out.note(None, f"{rej.venue} cancel reject for unknown order {rej.cl_ord_id}")
+            return out
+        order = self.orders[child.parent_id]
+        child.pending = None
+        pending = order.pending
+        order.updated_ns = child.updated_ns = self.clock()
+        out.touch(order, child)
+        venue_text = f"{rej.venue}: {rej.text}" if rej.text else f"refused by {rej.venue}"
+        if pending is None:
+            out.note(order.order_id, f"cancel reject from {rej.venue} with nothing pending: {venue_text}")
+            return out
+        order.pending = None
+        if order.status.is_terminal or rej.reason == CxlRejReason.TOO_LATE:
+            reason = CxlRejReason.TOO_LATE
+        elif rej.reason == CxlRejReason.UNKNOWN_ORDER:
+            reason = CxlRejReason.UNKNOWN_ORDER
+        else:
+            reason = CxlRejReason.BROKER_OPTION
+        response_to = (
+            CxlRejResponseTo.CANCEL if pending.kind is OrdStatus.PENDING_CANCEL else CxlRejResponseTo.REPLACE
+        )
+        out.to_clients.append(
+            cancel_reject(
+                order.session,
+                order,
+                pending.cl_ord_id,
+                pending.orig_cl_ord_id,
+                response_to,
+                reason,
+                venue_text,
+            )
+        )
+        out.note(order.order_id, f"{response_to.name.lower()} rejected by {rej.venue}: {venue_text}")
+        return out
+
+    # ------------------------------------------------------------ timers
+
+    def check_timeouts(self, now_ns: int) -> Outcome:
+        """Reject orders whose venue never acknowledged them, and pull them from the venue."""
+        out = Outcome()
+        for order in self.orders.values():
+            if order.status is not OrdStatus.PENDING_NEW:
+                continue
+            for child in order.children:
+                if child.ack_deadline_ns is None or child.ack_deadline_ns > now_ns:
+                    continue
+                child.ack_deadline_ns = None
+                child.status = OrdStatus.REJECTED
+                child.updated_ns = now_ns
+                out.touch(child)
+                if child.venue in self.venues_up:
+                    out.to_venues.append(
+                        CancelChildOrder(
+                            child.venue,
+                            self.ids.child_cl_ord_id(),
+                            child.cl_ord_id,
+                            child.venue_order_id,
+                            child.symbol,
+                            child.side,
+                            child.qty,
+                        )
+                    )
+            if all(c.status.is_terminal for c in order.children):
+                secs = self.ack_timeout_ns / 1e9
+                self._reject(
+                    order,
+                    OrdRejReason.OTHER,
+                    f"no acknowledgement from {order.children[0].venue} within {secs:g}s; cancel sent",
+                    out,
+                )
+        return out
+
+
+def _rej_reason(value: str | None) -> OrdRejReason:
+    try:
+        return OrdRejReason(value) if value is not None else OrdRejReason.OTHER
+    except ValueError:
+        return OrdRejReason.OTHER
+
+
+def to_decimal(value: str | None) -> Decimal | None:
+    return None if value in (None, "") else Decimal(value)

@@ -1,0 +1,57 @@
+"""Between domain orders and journal records: snapshots out, restored orders back."""
+
+from __future__ import annotations
+
+from gateway.journal import Journal, OrderRecord
+from gateway.orders.model import ChildOrder, ClientOrder
+
+
+def to_record(order: ClientOrder | ChildOrder) -> OrderRecord:
+    if isinstance(order, ClientOrder):
+        return OrderRecord(
+            order_id=order.order_id,
+            parent_id=None,
+            session=order.session,
+            cl_ord_id=order.cl_ord_id,
+            symbol=order.symbol,
+            side=order.side.value,
+            status=order.ord_status.value,
+            is_open=order.is_open,
+            qty=str(order.qty),
+            cum_qty=str(order.fills.cum_qty),
+            avg_px=str(order.fills.avg_px),
+            price=None if order.price is None else str(order.price),
+            doc=order.to_doc(),
+            updated_ns=order.updated_ns,
+        )
+    return OrderRecord(
+        order_id=order.child_id,
+        parent_id=order.parent_id,
+        session=order.venue,
+        cl_ord_id=order.cl_ord_id,
+        symbol=order.symbol,
+        side=order.side.value,
+        status=order.status.value,
+        is_open=order.is_open,
+        qty=str(order.qty),
+        cum_qty=str(order.fills.cum_qty),
+        avg_px=str(order.fills.avg_px),
+        price=None if order.price is None else str(order.price),
+        doc=order.to_doc(),
+        updated_ns=order.updated_ns,
+    )
+
+
+def restore(journal: Journal) -> tuple[list[ClientOrder], set[tuple[str, str]]]:
+    """Open parent orders with all their children, and every (session, ClOrdID) ever used."""
+    open_records = journal.open_orders()
+    parents = [r for r in open_records if r.parent_id is None]
+    orders = []
+    for p in parents:
+        children = [ChildOrder.from_doc(c.doc) for c in journal.children(p.order_id)]
+        orders.append(ClientOrder.from_doc(p.doc, children))
+    used: set[tuple[str, str]] = set()
+    for r in journal.orders(limit=10_000_000):
+        if r.parent_id is None:
+            used.update((r.session, c) for c in r.doc.get("cl_ord_ids", [r.cl_ord_id]))
+    return orders, used

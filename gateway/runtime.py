@@ -1,0 +1,291 @@
+"""The running gateway: QuickFIX engines, the order core and the journal, wired.
+
+Threading: the client acceptor and the venue initiator are both driven by
+``poll()`` from one :class:`EngineLoop` thread, so every callback, the order core
+and the journal run on that one thread (the single writer). Each inbound message
+is decoded, applied to the core, journaled in one transaction and only then are
+its reports and child orders sent. In-process simulated venues run on a second
+thread with their own engine and share nothing with the gateway but sockets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import quickfix as fix
+
+from gateway.codec import tags as t
+from gateway.codec.client import (
+    DECODERS,
+    encode_business_reject,
+    encode_cancel_reject,
+    encode_execution_report,
+)
+from gateway.codec.fields import CodecError, opt, raw
+from gateway.codec.venue import decode_venue_message, encode_venue_command
+from gateway.config import GatewayConfig
+from gateway.fix.engine import EngineLoop
+from gateway.fix.sessions import SessionSide
+from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
+from gateway.journal import EventRecord, Journal
+from gateway.orders.core import OrderCore, Outcome
+from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, Side
+from gateway.orders.ids import IdGenerator
+from gateway.orders.journaling import restore, to_record
+from gateway.orders.messages import (
+    CancelOrder,
+    ExecutionReport,
+    NewOrder,
+    ReplaceOrder,
+    RequestStatus,
+    VenueCancelReject,
+)
+from gateway.orders.reports import cancel_reject, reject_unknown
+from gateway.simulator.venue import SimulatorHost
+
+log = logging.getLogger("gateway")
+
+_CLIENT_HANDLERS = {
+    NewOrder: OrderCore.new_order,
+    CancelOrder: OrderCore.cancel_order,
+    ReplaceOrder: OrderCore.replace_order,
+    RequestStatus: OrderCore.order_status,
+}
+
+
+class Gateway:
+    def __init__(self, cfg: GatewayConfig, start_simulators: bool = True):
+        self.cfg = cfg
+        cfg.sessions_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(cfg.store.url, cfg.store.synchronous)
+        self.core = OrderCore(
+            IdGenerator(),
+            routes={s: i.venue for s, i in cfg.instruments.items()},
+            venues=cfg.venues,
+            ack_timeout_ns=int(cfg.ack_timeout_s * 1e9),
+            clock=time.time_ns,
+        )
+        orders, used = restore(self.journal)
+        self.core.restore(orders, used)
+        if orders:
+            log.info("restored %d open orders from the journal", len(orders))
+
+        self.client_sessions = {
+            c.name: session_id(c.begin_string, c.gateway_comp_id, c.comp_id) for c in cfg.clients.values()
+        }
+        self.venue_sessions = {
+            v.name: session_id(v.begin_string, v.gateway_comp_id, v.comp_id) for v in cfg.venues.values()
+        }
+        self.clients = SessionSide("client", {s.toString(): n for n, s in self.client_sessions.items()}, self)
+        self.venues = SessionSide("venue", {s.toString(): n for n, s in self.venue_sessions.items()}, self)
+
+        engines, apps = [], []
+        self._settings = []  # QuickFIX keeps pointers into these: they must outlive the engines
+        if cfg.clients:
+            s = acceptor_settings(cfg, cfg.clients.values())
+            self.acceptor = fix.SocketAcceptor(
+                self.clients, fix.FileStoreFactory(s), s, fix.FileLogFactory(s)
+            )
+            self._settings.append(s)
+            engines.append(self.acceptor)
+            apps.append(self.clients)
+        if cfg.venues:
+            s = initiator_settings(cfg, cfg.venues.values())
+            self.initiator = fix.SocketInitiator(
+                self.venues, fix.FileStoreFactory(s), s, fix.FileLogFactory(s)
+            )
+            self._settings.append(s)
+            engines.append(self.initiator)
+            apps.append(self.venues)
+        self.loop = EngineLoop(
+            engines,
+            apps,
+            spin_s=cfg.engine.spin_ms / 1000,
+            idle_sleep_s=cfg.engine.idle_sleep_us / 1e6,
+            on_tick=self._tick,
+        )
+        simulated = [v for v in cfg.venues.values() if v.simulated]
+        self.simulators = SimulatorHost(cfg, simulated) if start_simulators and simulated else None
+        self._announced_ready = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    def run(self) -> None:
+        """Run until :meth:`stop`; then log every session out and close the journal."""
+        if self.simulators:
+            sim_thread = threading.Thread(target=self.simulators.run, name="simulators", daemon=True)
+            sim_thread.start()
+            self.simulators.loop.ready.wait(5)
+        log.info(
+            "fixgw listening for clients on port %d (%s)",
+            self.cfg.acceptor.port,
+            ", ".join(self.client_sessions) or "no client sessions",
+        )
+        try:
+            self.loop.run()
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        self.loop.stopping.set()
+
+    def shutdown(self) -> None:
+        """Log sessions out and flush; never relies on SocketAcceptor.stop() (it can segfault)."""
+        for sid in [*self.client_sessions.values(), *self.venue_sessions.values()]:
+            session = fix.Session.lookupSession(sid)
+            if session is not None and session.isLoggedOn():
+                session.logout("fixgw shutting down")
+        self.loop.poll_for(1.0)
+        if self.simulators:
+            self.simulators.stop()
+        self.journal.close()
+        log.info("fixgw stopped")
+
+    # ------------------------------------------------------------ session events
+
+    def on_session_up(self, side: str, name: str) -> None:
+        if side == "venue":
+            self.core.set_venue_up(name, True)
+            if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
+                self._announced_ready = True
+                log.info("fixgw ready: all venue sessions logged on")
+        self.journal.write([self._event("session", None, name, None, f"{side} session {name} logged on")], [])
+
+    def on_session_down(self, side: str, name: str) -> None:
+        if side == "venue":
+            self.core.set_venue_up(name, False)
+        self.journal.write(
+            [self._event("session", None, name, None, f"{side} session {name} logged out")], []
+        )
+
+    # ------------------------------------------------------------ messages
+
+    def on_message(self, side: str, name: str, msg_type: str, message: fix.Message) -> None:
+        inbound = raw(message)
+        if side == "client":
+            decode = DECODERS.get(msg_type)
+            if decode is None:
+                raise fix.UnsupportedMessageType()
+            try:
+                cmd = decode(message)
+            except CodecError as exc:
+                outcome = self._undecodable(name, msg_type, message, exc.text)
+            else:
+                outcome = _CLIENT_HANDLERS[type(cmd)](self.core, name, cmd)
+            self._dispatch(outcome, self._event("client_in", None, name, msg_type, inbound))
+            return
+        begin_string = self.cfg.venues[name].begin_string
+        if msg_type not in ("8", "9"):
+            log.warning("venue %s sent unexpected %s: %s", name, msg_type, inbound)
+            self.journal.write([self._event("venue_in", None, name, msg_type, inbound)], [])
+            return
+        report = decode_venue_message(msg_type, message, name, begin_string)
+        if isinstance(report, VenueCancelReject):
+            outcome = self.core.venue_cancel_reject(report)
+        else:
+            outcome = self.core.venue_execution(report)
+        self._dispatch(outcome, self._event("venue_in", None, name, msg_type, inbound))
+
+    def on_message_error(self, side: str, name: str, message: fix.Message | None, exc: BaseException) -> None:
+        """Last resort for a message whose handling failed: a BusinessMessageReject, never silence."""
+        if message is None or side != "client" or name not in self.client_sessions:
+            return
+        from gateway.codec.fields import msg_type as get_msg_type
+
+        reject = encode_business_reject(
+            get_msg_type(message),
+            opt(message.getHeader(), t.MsgSeqNum),
+            opt(message, t.ClOrdID),
+            "0",
+            f"internal error: {type(exc).__name__}: {exc}"[:200],
+        )
+        fix.Session.sendToTarget(reject, self.client_sessions[name])
+
+    def _undecodable(self, session: str, msg_type: str, message: fix.Message, text: str) -> Outcome:
+        """Answer a message QuickFIX accepted but the gateway cannot act on, in the FIX way for its type."""
+        out = Outcome()
+        cl_ord_id = opt(message, t.ClOrdID) or "NONE"
+        try:
+            side = Side(opt(message, t.Side))
+        except ValueError:
+            side = Side.BUY
+        symbol = opt(message, t.Symbol) or ""
+        if msg_type in ("F", "G"):
+            response_to = CxlRejResponseTo.CANCEL if msg_type == "F" else CxlRejResponseTo.REPLACE
+            out.to_clients.append(
+                cancel_reject(
+                    session,
+                    None,
+                    cl_ord_id,
+                    opt(message, t.OrigClOrdID) or "NONE",
+                    response_to,
+                    CxlRejReason.OTHER,
+                    text,
+                )
+            )
+        else:
+            exec_type = ExecType.REJECTED if msg_type == "D" else ExecType.ORDER_STATUS
+            out.to_clients.append(
+                reject_unknown(
+                    session,
+                    self.core.ids.exec_id(),
+                    exec_type,
+                    cl_ord_id,
+                    symbol,
+                    side,
+                    OrdRejReason.OTHER,
+                    text,
+                )
+            )
+        out.note(None, f"{session} {msg_type} refused: {text}")
+        return out
+
+    def _tick(self) -> None:
+        outcome = self.core.check_timeouts(time.time_ns())
+        if outcome.to_clients or outcome.to_venues or outcome.changed:
+            self._dispatch(outcome, None)
+
+    def _dispatch(self, outcome: Outcome, inbound: EventRecord | None) -> None:
+        """Journal everything the outcome says, in one transaction, then send it."""
+        sends: list[tuple[fix.SessionID, fix.Message]] = []
+        events: list[EventRecord] = []
+        order_id = next((o.order_id for o in outcome.changed if hasattr(o, "order_id")), None)
+        if inbound is not None:
+            events.append(
+                EventRecord(
+                    inbound.kind, order_id, inbound.session, inbound.msg_type, inbound.text, inbound.ts_ns
+                )
+            )
+        for oid, text in outcome.notes:
+            events.append(self._event("state", oid, None, None, text))
+        for report in outcome.to_clients:
+            begin_string = self.cfg.clients[report.session].begin_string
+            if isinstance(report, ExecutionReport):
+                msg, mt = encode_execution_report(report, begin_string), "8"
+            else:
+                msg, mt = encode_cancel_reject(report, begin_string), "9"
+            sends.append((self.client_sessions[report.session], msg))
+            events.append(self._event("client_out", report.order_id, report.session, mt, raw(msg)))
+            log.info(
+                "%s %s ClOrdID=%s OrderID=%s %s",
+                report.session,
+                "ER" if mt == "8" else "CxlRej",
+                report.cl_ord_id,
+                report.order_id,
+                f"{report.exec_type.name} {report.ord_status.name}" if mt == "8" else report.text,
+            )
+        for cmd in outcome.to_venues:
+            msg = encode_venue_command(cmd, self.cfg.venues[cmd.venue].begin_string)
+            sends.append((self.venue_sessions[cmd.venue], msg))
+            events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
+        self.journal.write(events, [to_record(o) for o in outcome.changed])
+        for sid, msg in sends:
+            fix.Session.sendToTarget(msg, sid)
+
+    @staticmethod
+    def _event(
+        kind: str, order_id: str | None, session: str | None, msg_type: str | None, text: str
+    ) -> EventRecord:
+        return EventRecord(kind, order_id, session, msg_type, text, time.time_ns())

@@ -1,0 +1,748 @@
+"""Small blocking FIX initiator: talks to the gateway exactly as a buy-side client would.
+
+People use it through ``fixgw client``, scripts and the end-to-end tests import it. It keeps its own
+session layer (sequence numbers, heartbeats, resend handling) on top of simplefix instead of reusing
+the gateway's QuickFIX engine, so the tests exercise the gateway against an independent implementation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import string
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from types import TracebackType
+
+from simplefix import FixMessage, FixParser
+from simplefix.errors import ParsingError
+
+__all__ = ["FixClient", "FixClientError", "FixClientTimeout", "as_dict", "describe", "field", "new_cl_ord_id"]
+
+
+class FixClientError(Exception):
+    """The session failed: connection refused or lost, logon refused, sequence error."""
+
+
+class FixClientTimeout(FixClientError):
+    """The expected answer did not arrive in time."""
+
+
+# Tags send() owns (always written by it) and other standard-header tags, which QuickFIX rejects
+# when they appear after a body field, so send() moves them in front of the body.
+_OWN_TAGS = frozenset({8, 9, 10, 34, 35, 49, 52, 56})
+_HEADER_TAGS = frozenset({43, 50, 57, 97, 115, 116, 122, 128, 129, 142, 143, 144, 145, 369, 1128, 1129})
+
+SIDES = {"buy": "1", "sell": "2", "short": "5"}
+ORD_TYPES = {"market": "1", "limit": "2"}
+TIFS = {"day": "0", "gtc": "1", "ioc": "3", "fok": "4"}
+
+MSG_TYPES = {
+    "0": "Heartbeat",
+    "1": "TestRequest",
+    "2": "ResendRequest",
+    "3": "Reject",
+    "4": "SequenceReset",
+    "5": "Logout",
+    "8": "ExecutionReport",
+    "9": "OrderCancelReject",
+    "A": "Logon",
+    "D": "NewOrderSingle",
+    "F": "OrderCancelRequest",
+    "G": "OrderCancelReplaceRequest",
+    "H": "OrderStatusRequest",
+    "j": "BusinessMessageReject",
+}
+EXEC_TYPES = {  # 1/2 are FIX 4.2 fills, F-I exist from FIX 4.3 on
+    "0": "New",
+    "1": "PartialFill",
+    "2": "Fill",
+    "3": "DoneForDay",
+    "4": "Canceled",
+    "5": "Replaced",
+    "6": "PendingCancel",
+    "7": "Stopped",
+    "8": "Rejected",
+    "9": "Suspended",
+    "A": "PendingNew",
+    "B": "Calculated",
+    "C": "Expired",
+    "D": "Restated",
+    "E": "PendingReplace",
+    "F": "Trade",
+    "G": "TradeCorrect",
+    "H": "TradeCancel",
+    "I": "OrderStatus",
+}
+ORD_STATUSES = {
+    "0": "New",
+    "1": "PartiallyFilled",
+    "2": "Filled",
+    "3": "DoneForDay",
+    "4": "Canceled",
+    "5": "Replaced",
+    "6": "PendingCancel",
+    "7": "Stopped",
+    "8": "Rejected",
+    "9": "Suspended",
+    "A": "PendingNew",
+    "B": "Calculated",
+    "C": "Expired",
+    "D": "AcceptedForBidding",
+    "E": "PendingReplace",
+}
+SIDE_NAMES = {
+    "1": "Buy",
+    "2": "Sell",
+    "3": "BuyMinus",
+    "4": "SellPlus",
+    "5": "SellShort",
+    "6": "SellShortExempt",
+    "7": "Undisclosed",
+    "8": "Cross",
+    "9": "CrossShort",
+}
+ORD_TYPE_NAMES = {"1": "Market", "2": "Limit", "3": "Stop", "4": "StopLimit", "P": "Pegged"}
+TIF_NAMES = {
+    "0": "Day",
+    "1": "GTC",
+    "2": "OPG",
+    "3": "IOC",
+    "4": "FOK",
+    "5": "GTX",
+    "6": "GTD",
+    "7": "AtTheClose",
+}
+CXL_REJ_REASONS = {
+    "0": "TooLateToCancel",
+    "1": "UnknownOrder",
+    "2": "BrokerOption",
+    "3": "AlreadyPendingCancelOrReplace",
+    "4": "UnableToProcessMassCancel",
+    "5": "OrigOrdModTimeMismatch",
+    "6": "DuplicateClOrdID",
+    "99": "Other",
+}
+CXL_REJ_RESPONSE_TO = {"1": "OrderCancelRequest", "2": "OrderCancelReplaceRequest"}
+ORD_REJ_REASONS = {
+    "0": "BrokerOption",
+    "1": "UnknownSymbol",
+    "2": "ExchangeClosed",
+    "3": "OrderExceedsLimit",
+    "4": "TooLateToEnter",
+    "5": "UnknownOrder",
+    "6": "DuplicateOrder",
+    "7": "DuplicateVerbalOrder",
+    "8": "StaleOrder",
+    "9": "TradeAlongRequired",
+    "10": "InvalidInvestorID",
+    "11": "UnsupportedOrderCharacteristic",
+    "12": "SurveillanceOption",
+    "13": "IncorrectQuantity",
+    "14": "IncorrectAllocatedQuantity",
+    "15": "UnknownAccount",
+    "18": "InvalidPriceIncrement",
+    "99": "Other",
+}
+SESSION_REJ_REASONS = {
+    "0": "InvalidTagNumber",
+    "1": "RequiredTagMissing",
+    "2": "TagNotDefinedForMsgType",
+    "3": "UndefinedTag",
+    "4": "TagWithoutValue",
+    "5": "ValueIsIncorrect",
+    "6": "IncorrectDataFormat",
+    "9": "CompIDProblem",
+    "10": "SendingTimeAccuracyProblem",
+    "11": "InvalidMsgType",
+    "13": "TagAppearsMoreThanOnce",
+    "14": "TagOutOfRequiredOrder",
+    "15": "RepeatingGroupOutOfOrder",
+    "16": "IncorrectNumInGroup",
+    "99": "Other",
+}
+BUSINESS_REJ_REASONS = {
+    "0": "Other",
+    "1": "UnknownID",
+    "2": "UnknownSecurity",
+    "3": "UnsupportedMessageType",
+    "4": "ApplicationNotAvailable",
+    "5": "ConditionallyRequiredFieldMissing",
+    "6": "NotAuthorized",
+    "7": "DeliverToFirmNotAvailable",
+    "18": "InvalidPriceIncrement",
+}
+TAG_NAMES = {
+    1: "Account",
+    6: "AvgPx",
+    7: "BeginSeqNo",
+    8: "BeginString",
+    9: "BodyLength",
+    10: "CheckSum",
+    11: "ClOrdID",
+    14: "CumQty",
+    16: "EndSeqNo",
+    17: "ExecID",
+    18: "ExecInst",
+    20: "ExecTransType",
+    21: "HandlInst",
+    30: "LastMkt",
+    31: "LastPx",
+    32: "LastQty",
+    34: "MsgSeqNum",
+    35: "MsgType",
+    36: "NewSeqNo",
+    37: "OrderID",
+    38: "OrderQty",
+    39: "OrdStatus",
+    40: "OrdType",
+    41: "OrigClOrdID",
+    43: "PossDupFlag",
+    44: "Price",
+    45: "RefSeqNum",
+    49: "SenderCompID",
+    52: "SendingTime",
+    54: "Side",
+    55: "Symbol",
+    56: "TargetCompID",
+    58: "Text",
+    59: "TimeInForce",
+    60: "TransactTime",
+    97: "PossResend",
+    98: "EncryptMethod",
+    99: "StopPx",
+    100: "ExDestination",
+    102: "CxlRejReason",
+    103: "OrdRejReason",
+    108: "HeartBtInt",
+    112: "TestReqID",
+    122: "OrigSendingTime",
+    123: "GapFillFlag",
+    141: "ResetSeqNumFlag",
+    150: "ExecType",
+    151: "LeavesQty",
+    371: "RefTagID",
+    372: "RefMsgType",
+    373: "SessionRejectReason",
+    379: "BusinessRejectRefID",
+    380: "BusinessRejectReason",
+    434: "CxlRejResponseTo",
+    790: "OrdStatusReqID",
+    1128: "ApplVerID",
+    1137: "DefaultApplVerID",
+}
+
+# (tag, label, value names or None); a value is shown as code(Name) when names are given.
+_Field = tuple[int, str, dict[str, str] | None]
+_DESCRIBED: dict[str, list[_Field]] = {
+    "8": [
+        (11, "ClOrdID", None),
+        (41, "OrigClOrdID", None),
+        (37, "OrderID", None),
+        (150, "ExecType", EXEC_TYPES),
+        (39, "OrdStatus", ORD_STATUSES),
+        (103, "OrdRejReason", ORD_REJ_REASONS),
+        (54, "Side", SIDE_NAMES),
+        (55, "Symbol", None),
+        (32, "LastQty", None),
+        (31, "LastPx", None),
+        (14, "CumQty", None),
+        (151, "LeavesQty", None),
+        (6, "AvgPx", None),
+        (30, "LastMkt", None),
+        (38, "OrderQty", None),
+        (40, "OrdType", ORD_TYPE_NAMES),
+        (44, "Price", None),
+        (59, "TimeInForce", TIF_NAMES),
+        (58, "Text", None),
+    ],
+    "9": [
+        (11, "ClOrdID", None),
+        (41, "OrigClOrdID", None),
+        (37, "OrderID", None),
+        (39, "OrdStatus", ORD_STATUSES),
+        (434, "CxlRejResponseTo", CXL_REJ_RESPONSE_TO),
+        (102, "CxlRejReason", CXL_REJ_REASONS),
+        (58, "Text", None),
+    ],
+    "3": [
+        (45, "RefSeqNum", None),
+        (372, "RefMsgType", None),
+        (371, "RefTagID", None),
+        (373, "SessionRejectReason", SESSION_REJ_REASONS),
+        (58, "Text", None),
+    ],
+    "j": [
+        (45, "RefSeqNum", None),
+        (372, "RefMsgType", None),
+        (379, "BusinessRejectRefID", None),
+        (380, "BusinessRejectReason", BUSINESS_REJ_REASONS),
+        (58, "Text", None),
+    ],
+}
+
+_B36 = string.digits + string.ascii_uppercase
+_counter = itertools.count(1)
+
+
+def _s(value: bytes | None) -> str | None:
+    """simplefix values are bytes; everything here works on str."""
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+def field(msg: FixMessage, tag: int) -> str | None:
+    """Value of ``tag`` as str, or None when absent."""
+    return _s(msg.get(tag))
+
+
+def _utc_now() -> str:
+    """FIX UTCTimestamp with milliseconds: YYYYMMDD-HH:MM:SS.sss."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
+
+
+def _num(value: object) -> str:
+    """Decimal/int/float/str quantity or price as a plain wire number (never exponent notation)."""
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return format(d, "f")
+
+
+def _code(value: str, names: dict[str, str]) -> str:
+    """Accept a friendly name ("buy", "limit", "ioc") or the wire value itself."""
+    return names.get(value.lower(), value)
+
+
+def new_cl_ord_id() -> str:
+    """Unique per process and across restarts: nanosecond clock in base 36 plus a counter."""
+    n, digits = time.time_ns(), []
+    while n:
+        n, r = divmod(n, 36)
+        digits.append(_B36[r])
+    return f"C{''.join(reversed(digits))}{next(_counter)}"
+
+
+def describe(msg: FixMessage) -> str:
+    """One readable line for order-flow answers; any other message as tag=value|tag=value."""
+    mtype = field(msg, 35) or "?"
+    spec = _DESCRIBED.get(mtype)
+    if spec is None:
+        return "|".join(f"{t.decode()}={_s(v)}" for t, v in msg.pairs if t not in (b"9", b"10"))
+    parts = [MSG_TYPES[mtype]]
+    for tag, label, names in spec:
+        value = field(msg, tag)
+        if value is None:
+            continue
+        if names is SIDE_NAMES:
+            value = names.get(value, value)
+        elif names is not None:
+            value = f"{value}({names.get(value, '?')})"
+        parts.append(f"{label}={value}")
+    return " ".join(parts)
+
+
+def as_dict(msg: FixMessage) -> dict[str, str | list[str]]:
+    """Fields keyed by tag name (number for uncommon tags); repeated tags become lists (for JSON)."""
+    out: dict[str, str | list[str]] = {}
+    for tag, raw in msg.pairs:
+        key, value = TAG_NAMES.get(int(tag), tag.decode()), _s(raw) or ""
+        prev = out.get(key)
+        out[key] = value if prev is None else [*([prev] if isinstance(prev, str) else prev), value]
+    return out
+
+
+def _message(msg_type: str, *pairs: tuple[int, object]) -> FixMessage:
+    """Build a message body; None values are skipped (simplefix ignores them)."""
+    msg = FixMessage()
+    msg.append_pair(35, msg_type)
+    for tag, value in pairs:
+        msg.append_pair(tag, value)
+    return msg
+
+
+class FixClient:
+    """One FIX session as initiator. Not thread-safe; every call blocks at most ``timeout``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender_comp_id: str,
+        target_comp_id: str,
+        begin_string: str = "FIX.4.4",
+        heartbeat_s: int = 30,
+        timeout: float = 5.0,
+        default_appl_ver_id: str = "9",
+    ) -> None:
+        self.host, self.port = host, port
+        self.sender_comp_id, self.target_comp_id = sender_comp_id, target_comp_id
+        self.begin_string = begin_string
+        self.heartbeat_s = heartbeat_s
+        self.timeout = timeout
+        self.default_appl_ver_id = default_appl_ver_id  # FIXT.1.1 only: 9 = FIX50SP2
+        self.next_out = 1  # kept across reconnects, like a real initiator's store
+        self.next_in = 1
+        self.last_seq = 0  # MsgSeqNum of the last send(), to match Reject RefSeqNum(45)
+        self._sock: socket.socket | None = None
+        self._parser = FixParser()
+        self._missing: set[int] = set()  # inbound seq nums we asked the peer to resend
+        self._logged_on = False
+        self._logout_sent = False
+        self._last_send = time.monotonic()
+
+    # ------------------------------------------------------------------------------ connection
+
+    def connect(self) -> None:
+        """Open the TCP connection (closing any previous one); FixClientError if refused."""
+        self.close()
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as exc:
+            raise FixClientError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._parser = FixParser()
+        self._missing.clear()
+        self._logout_sent = False
+        self._last_send = time.monotonic()
+
+    def close(self) -> None:
+        """Drop the connection without a Logout; sequence numbers are kept."""
+        self._logged_on = False
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            sock.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    def __enter__(self) -> FixClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._logged_on:
+            self.logout()
+        self.close()
+
+    # --------------------------------------------------------------------------------- session
+
+    def logon(self, reset_seq: bool = False) -> FixMessage:
+        """Send Logon and return the peer's Logon; a Logout or a closed socket raises FixClientError."""
+        if self._sock is None:
+            self.connect()
+        if reset_seq:
+            self.next_out = self.next_in = 1
+            self._missing.clear()
+        fixt = self.begin_string == "FIXT.1.1"
+        self.send(
+            _message(
+                "A",
+                (98, 0),
+                (108, self.heartbeat_s),
+                (141, "Y" if reset_seq else None),
+                (1137, self.default_appl_ver_id if fixt else None),
+            )
+        )
+        deadline = time.monotonic() + self.timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                reply = self.recv(remaining)
+            except FixClientError as exc:
+                raise FixClientError(f"logon failed: {exc}") from exc
+            if reply is None:
+                continue
+            if field(reply, 35) == "A":
+                self._logged_on = True
+                return reply
+            if field(reply, 35) == "5":
+                raise FixClientError(f"logon refused: {field(reply, 58) or 'Logout without Text'}")
+        self.close()
+        raise FixClientTimeout(f"no Logon reply from {self.host}:{self.port} within {self.timeout}s")
+
+    def logout(self, text: str | None = None, timeout: float = 2.0) -> None:
+        """Send Logout, wait (bounded) for the peer's Logout, close. Messages meanwhile are dropped."""
+        if self._sock is None:
+            return
+        try:
+            self.send(_message("5", (58, text)))
+            self._logout_sent = True
+            deadline = time.monotonic() + timeout
+            while self._sock is not None and (remaining := deadline - time.monotonic()) > 0:
+                reply = self.recv(remaining)
+                if reply is not None and field(reply, 35) == "5":
+                    break
+        except FixClientError:
+            pass  # the peer dropped the connection: that ends the session too
+        finally:
+            self.close()
+
+    def send(self, msg: FixMessage) -> int:
+        """Send ``msg`` (35 plus body) with a fresh standard header; returns its MsgSeqNum."""
+        seq = self.next_out
+        self._write(msg, seq)
+        self.next_out += 1
+        self.last_seq = seq
+        return seq
+
+    def _write(self, msg: FixMessage, seq: int, sending_time: str | None = None) -> None:
+        if self._sock is None:
+            raise FixClientError("not connected")
+        if msg.message_type is None:
+            raise ValueError("message has no MsgType(35)")
+        out = FixMessage()
+        for tag, value in (
+            (8, self.begin_string),
+            (35, msg.message_type),
+            (49, self.sender_comp_id),
+            (56, self.target_comp_id),
+            (34, seq),
+            (52, sending_time or _utc_now()),
+        ):
+            out.append_pair(tag, value)
+        body = []
+        for tag, value in msg.pairs:
+            if int(tag) in _OWN_TAGS:
+                continue
+            if int(tag) in _HEADER_TAGS:
+                out.append_pair(tag, value)
+            else:
+                body.append((tag, value))
+        for tag, value in body:
+            out.append_pair(tag, value)
+        try:
+            self._sock.sendall(out.encode())
+        except OSError as exc:
+            self.close()
+            raise FixClientError(f"connection lost while sending: {exc}") from exc
+        self._last_send = time.monotonic()
+
+    def recv(self, timeout: float | None = None) -> FixMessage | None:
+        """Next message the caller should see, or None after ``timeout`` (default: self.timeout).
+
+        Heartbeats, TestRequests, ResendRequests, SequenceResets and sequence gaps are handled here;
+        a Logout is returned (and answered if the peer started it) and the connection is then closed.
+        """
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            try:
+                msg = self._parser.get_message()
+            except ParsingError as exc:
+                self.close()
+                raise FixClientError(f"unparseable data from peer: {exc!r}") from exc
+            if msg is not None:
+                msg = self._handle(msg)
+                if msg is not None:
+                    return msg
+                continue
+            if self._sock is None:
+                raise FixClientError("not connected")
+            now = time.monotonic()
+            wake = deadline
+            if self._logged_on and self.heartbeat_s > 0:
+                heartbeat_due = self._last_send + self.heartbeat_s
+                if now >= heartbeat_due:
+                    self.send(_message("0"))
+                    continue
+                wake = min(wake, heartbeat_due)
+            if now >= deadline:
+                return None
+            self._sock.settimeout(max(wake - now, 0.001))
+            try:
+                data = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                self.close()
+                raise FixClientError(f"connection lost: {exc}") from exc
+            if not data:
+                self.close()
+                raise FixClientError("connection closed by peer")
+            self._parser.append_buffer(data)
+
+    def wait_for(self, predicate: Callable[[FixMessage], bool], timeout: float) -> FixMessage:
+        """recv() until ``predicate`` accepts a message; FixClientTimeout lists what came meanwhile."""
+        deadline = time.monotonic() + timeout
+        seen: list[FixMessage] = []
+        while (remaining := deadline - time.monotonic()) > 0:
+            msg = self.recv(remaining)
+            if msg is None:
+                continue
+            if predicate(msg):
+                return msg
+            if field(msg, 35) == "5":
+                raise FixClientError(f"peer logged out while waiting: {field(msg, 58) or 'no Text'}")
+            seen.append(msg)
+        got = "; ".join(describe(m) for m in seen[-5:]) or "nothing"
+        raise FixClientTimeout(f"timed out after {timeout}s; received {len(seen)} message(s): {got}")
+
+    # ------------------------------------------------------------------------ inbound handling
+
+    def _handle(self, msg: FixMessage) -> FixMessage | None:
+        """Session-level processing of one inbound message; returns it if the caller should see it."""
+        mtype = field(msg, 35)
+        if mtype == "4" and field(msg, 123) != "Y":  # SequenceReset-Reset ignores MsgSeqNum
+            self.next_in = int(field(msg, 36) or self.next_in)
+            self._missing.clear()
+            return None
+        seq = int(field(msg, 34) or 0)
+        if mtype == "A" and field(msg, 141) == "Y":
+            self.next_in = seq
+            self._missing.clear()
+        gap_from = self.next_in if seq > self.next_in and not self._missing and mtype != "5" else None
+        if not self._accept_seq(msg, mtype, seq):
+            return None
+        result = self._dispatch(msg, mtype, seq)
+        if gap_from is not None:
+            # After answering (a GapFill must not cover our own ResendRequest); one open-ended request
+            # also covers later gaps, which is why it is sent only when nothing is outstanding.
+            self.send(_message("2", (7, gap_from), (16, 0)))
+        return result
+
+    def _dispatch(self, msg: FixMessage, mtype: str | None, seq: int) -> FixMessage | None:
+        if mtype == "0":
+            return None
+        if mtype == "1":
+            self.send(_message("0", (112, field(msg, 112))))
+            return None
+        if mtype == "2":
+            self._gap_fill(int(field(msg, 7) or 1))
+            return None
+        if mtype == "4":  # GapFill: seq .. NewSeqNo-1 will never come
+            new_seq = int(field(msg, 36) or seq + 1)
+            self._missing.difference_update(range(seq, new_seq))
+            self.next_in = max(self.next_in, new_seq)
+            return None
+        if mtype == "5":
+            if not self._logout_sent:
+                with contextlib.suppress(FixClientError):
+                    self.send(_message("5"))
+            self.close()
+        return msg
+
+    def _accept_seq(self, msg: FixMessage, mtype: str | None, seq: int) -> bool:
+        """Sequence check: True to process the message, False for an already-seen duplicate."""
+        if seq == self.next_in:
+            self.next_in += 1
+            return True
+        if seq > self.next_in:
+            self._missing.update(range(self.next_in, seq))
+            self.next_in = seq + 1
+            return True
+        if seq in self._missing:
+            self._missing.discard(seq)
+            return True
+        if field(msg, 43) == "Y":
+            return False
+        if mtype == "5":  # still show why the peer is leaving
+            return True
+        text = f"MsgSeqNum too low, expecting {self.next_in} but received {seq}"
+        with contextlib.suppress(FixClientError):
+            self.send(_message("5", (58, text)))
+        self.close()
+        raise FixClientError(text)
+
+    def _gap_fill(self, begin: int) -> None:
+        """Answer a ResendRequest: we never resend, we gap-fill begin..next_out-1 (MsgSeqNum = begin)."""
+        if begin >= self.next_out:
+            return
+        now = _utc_now()
+        gap_fill = _message("4", (43, "Y"), (122, now), (123, "Y"), (36, self.next_out))
+        self._write(gap_fill, begin, sending_time=now)
+
+    # ---------------------------------------------------------------------------- order flow
+
+    def new_order(
+        self,
+        symbol: str,
+        side: str,
+        qty: object,
+        price: object = None,
+        ord_type: str | None = None,
+        tif: str = "0",
+        cl_ord_id: str | None = None,
+        ex_destination: str | None = None,
+        account: str | None = None,
+        extra: dict[int, str] | None = None,
+    ) -> str:
+        """Send NewOrderSingle; returns its ClOrdID. side/ord_type/tif take wire values or names."""
+        cl_ord_id = cl_ord_id or new_cl_ord_id()
+        ord_type = _code(ord_type, ORD_TYPES) if ord_type else ("2" if price is not None else "1")
+        msg = _message(
+            "D",
+            (11, cl_ord_id),
+            (1, account),
+            (21, "1"),
+            (100, ex_destination),
+            (55, symbol),
+            (54, _code(side, SIDES)),
+            (60, _utc_now()),
+            (38, _num(qty)),
+            (40, ord_type),
+            (44, None if price is None else _num(price)),
+            (59, _code(tif, TIFS)),
+            *(extra or {}).items(),
+        )
+        self.send(msg)
+        return cl_ord_id
+
+    def cancel(
+        self, orig_cl_ord_id: str, symbol: str, side: str, qty: object, cl_ord_id: str | None = None
+    ) -> str:
+        """Send OrderCancelRequest; returns the cancel's own ClOrdID."""
+        cl_ord_id = cl_ord_id or new_cl_ord_id()
+        self.send(
+            _message(
+                "F",
+                (41, orig_cl_ord_id),
+                (11, cl_ord_id),
+                (55, symbol),
+                (54, _code(side, SIDES)),
+                (38, _num(qty)),
+                (60, _utc_now()),
+            )
+        )
+        return cl_ord_id
+
+    def replace(
+        self,
+        orig_cl_ord_id: str,
+        symbol: str,
+        side: str,
+        qty: object,
+        price: object = None,
+        ord_type: str | None = None,
+        tif: str = "0",
+        cl_ord_id: str | None = None,
+    ) -> str:
+        """Send OrderCancelReplaceRequest; returns the replacement's ClOrdID."""
+        cl_ord_id = cl_ord_id or new_cl_ord_id()
+        ord_type = _code(ord_type, ORD_TYPES) if ord_type else ("2" if price is not None else "1")
+        self.send(
+            _message(
+                "G",
+                (41, orig_cl_ord_id),
+                (11, cl_ord_id),
+                (21, "1"),
+                (55, symbol),
+                (54, _code(side, SIDES)),
+                (60, _utc_now()),
+                (38, _num(qty)),
+                (40, ord_type),
+                (44, None if price is None else _num(price)),
+                (59, _code(tif, TIFS)),
+            )
+        )
+        return cl_ord_id
+
+    def status(self, cl_ord_id: str, symbol: str, side: str, order_id: str | None = None) -> None:
+        """Send OrderStatusRequest; the answer is an ExecutionReport (ExecType I in FIX 4.4)."""
+        self.send(_message("H", (11, cl_ord_id), (37, order_id), (55, symbol), (54, _code(side, SIDES))))

@@ -1,0 +1,358 @@
+"""Contract tests of the journal, run unchanged against SQLite and PostgreSQL.
+
+The gateway relies on the journal for two promises: nothing leaves the process before it
+is committed (atomic, durable writes) and open orders can be rebuilt after a restart. Both
+backends must keep them identically, hence one contract class over a parametrized URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.journal import EventRecord, Journal, JournalError, OrderRecord
+
+PG_URL = os.environ.get("FIXGW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+T0 = 1_732_000_000_000_000_000  # realistic time.time_ns(): needs a 64-bit column
+
+
+def ev(kind: str, order_id: str | None, n: int, text_: str | None = None) -> EventRecord:
+    return EventRecord(
+        kind=kind,
+        order_id=order_id,
+        session="CLIENT1",
+        msg_type="D" if kind == "client_in" else None,
+        text=text_ if text_ is not None else f"8=FIX.4.4|35=D|11=C{n}|",
+        ts_ns=T0 + n,
+    )
+
+
+def order(
+    order_id: str, n: int, *, parent_id: str | None = None, is_open: bool = True, **kw: object
+) -> OrderRecord:
+    base = OrderRecord(
+        order_id=order_id,
+        parent_id=parent_id,
+        session="SIM-A" if parent_id else "CLIENT1",
+        cl_ord_id=f"CL-{order_id}",
+        symbol="VOD.L",
+        side="1",
+        status="0" if is_open else "2",
+        is_open=is_open,
+        qty="100",
+        cum_qty="0",
+        avg_px="0",
+        price="101.25",
+        doc={"id": order_id, "n": n},
+        updated_ns=T0 + n,
+    )
+    return replace(base, **kw)
+
+
+# -- backends ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    """Check PostgreSQL once per run; skip its half of the contract with the reason if absent."""
+    engine = create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL not reachable at {make_url(PG_URL)!r}: {exc}")
+    finally:
+        engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema_url(pg_base_url: str) -> Iterator[str]:
+    """A private schema per test (via search_path) so runs and tests never collide."""
+    schema = f"fixgw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(pg_base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions' / 'journal.db'}"
+    return request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def open_journal(url: str) -> Iterator[Callable[..., Journal]]:
+    """Factory so a test can reopen the same store (restart); closes everything at teardown."""
+    opened: list[Journal] = []
+
+    def make(**kw: object) -> Journal:
+        j = Journal(url, **kw)
+        opened.append(j)
+        return j
+
+    yield make
+    for j in opened:
+        j.close()
+
+
+@pytest.fixture
+def journal(open_journal: Callable[..., Journal]) -> Journal:
+    return open_journal()
+
+
+# -- contract ------------------------------------------------------------------------------
+
+
+class TestJournalContract:
+    def test_write_then_read_back_round_trips_exactly(self, journal: Journal) -> None:
+        doc = {
+            "qty": "100.000",
+            "fills": [{"px": "0.00000001", "qty": "12345678901234567890.123456789"}],
+            "text": "naïve ✓ | 8=FIX",
+            "flags": {"dnr": True, "peg": None},
+            "n": 7,
+        }
+        parent = order(
+            "O1",
+            1,
+            qty="100.000",
+            cum_qty="12345678901234567890.123456789",
+            avg_px="0.00000001",
+            price="101.2500",
+            doc=doc,
+        )
+        child = order("O1-1", 2, parent_id="O1", price=None, doc={})
+        events = [ev("client_in", "O1", 1), ev("state", None, 2, "gateway started")]
+
+        journal.write(events, [parent, child])
+
+        assert journal.events() == events
+        got = journal.order("O1")
+        assert got == parent
+        assert got is not None
+        assert (got.qty, got.cum_qty, got.avg_px, got.price) == (
+            "100.000",
+            "12345678901234567890.123456789",
+            "0.00000001",
+            "101.2500",
+        )
+        assert Decimal(got.cum_qty) == Decimal("12345678901234567890.123456789")
+        assert got.doc == doc
+        assert type(got.is_open) is bool
+        assert journal.order("O1-1") == child
+
+    def test_upsert_replaces_the_row(self, journal: Journal) -> None:
+        journal.write([], [order("O1", 1)])
+        filled = order(
+            "O1",
+            2,
+            is_open=False,
+            cl_ord_id="CL-O1-R",
+            cum_qty="100",
+            avg_px="101.25",
+            doc={"state": "filled"},
+        )
+
+        journal.write([], [filled])
+
+        assert journal.order("O1") == filled
+        assert journal.orders() == [filled]
+
+    def test_open_orders_returns_only_open_parents_and_children_oldest_first(self, journal: Journal) -> None:
+        p1 = order("P1", 30)
+        c1 = order("P1-1", 10, parent_id="P1")
+        c2 = order("P1-2", 20, parent_id="P1", is_open=False)
+        p2 = order("P2", 5, is_open=False)
+        p3 = order("P3", 40)
+        journal.write([], [p1, c1, c2, p2, p3])
+
+        assert journal.open_orders() == [c1, p1, p3]
+
+        journal.write([], [replace(p1, is_open=False, status="4", updated_ns=T0 + 50)])
+        assert journal.open_orders() == [c1, p3]
+
+    def test_order_by_order_id_then_latest_cl_ord_id(self, journal: Journal) -> None:
+        old = order("O1", 1, cl_ord_id="SAME")
+        new = order("O2", 2, cl_ord_id="SAME", session="CLIENT2")
+        journal.write([], [new, old])
+
+        assert journal.order("O1") == old
+        assert journal.order("SAME") == new
+        assert journal.order("CL-nothing") is None
+        # An OrderID wins over another order's ClOrdID of the same text.
+        other = order("O3", 3, cl_ord_id="O1")
+        journal.write([], [other])
+        assert journal.order("O1") == old
+
+    def test_children_of_a_parent(self, journal: Journal) -> None:
+        c2 = order("P1-2", 3, parent_id="P1")
+        c1 = order("P1-1", 2, parent_id="P1", is_open=False)
+        journal.write([], [order("P1", 1), c2, c1, order("P2", 4), order("P2-1", 5, parent_id="P2")])
+
+        assert journal.children("P1") == [c1, c2]
+        assert journal.children("P2") == [order("P2-1", 5, parent_id="P2")]
+        assert journal.children("P1-1") == []
+
+    def test_orders_filters_newest_first(self, journal: Journal) -> None:
+        a = order("A", 1)
+        b = order("B", 2, session="CLIENT2")
+        c = order("C", 3, is_open=False)
+        journal.write([], [a, b, c])
+
+        assert journal.orders() == [c, b, a]
+        assert journal.orders(open_only=True) == [b, a]
+        assert journal.orders(session="CLIENT1") == [c, a]
+        assert journal.orders(open_only=True, session="CLIENT1") == [a]
+        assert journal.orders(limit=2) == [c, b]
+
+    def test_events_by_order_latest_window_oldest_first(self, journal: Journal) -> None:
+        evs = [ev("client_in", "O1" if n % 2 else "O2", n) for n in range(10)]
+        for e in evs:
+            journal.write([e], [])
+
+        assert journal.events() == evs
+        assert journal.events("O1") == [e for e in evs if e.order_id == "O1"]
+        assert journal.events(limit=3) == evs[-3:]
+        assert journal.events("O2", limit=2) == [evs[6], evs[8]]
+        assert journal.events("nope") == []
+
+    def test_meta_get_set(self, journal: Journal) -> None:
+        assert journal.get_meta("next_order_id") is None
+        journal.set_meta("next_order_id", "41")
+        journal.set_meta("next_order_id", "42")
+        journal.set_meta("other", "x")
+        assert journal.get_meta("next_order_id") == "42"
+        assert journal.get_meta("other") == "x"
+
+    def test_failed_write_raises_and_stores_nothing(self, journal: Journal) -> None:
+        before = order("O1", 1)
+        journal.write([ev("client_in", "O1", 1)], [before])
+        bad = replace(order("O2", 3), symbol=None)  # violates NOT NULL, after the events went in
+
+        with pytest.raises(JournalError) as info:
+            journal.write(
+                [ev("venue_out", "O1", 2), ev("client_out", "O2", 3)],
+                [replace(before, cum_qty="50", updated_ns=T0 + 2), bad],
+            )
+
+        assert isinstance(info.value.__cause__, SQLAlchemyError)
+        assert journal.events() == [ev("client_in", "O1", 1)]
+        assert journal.order("O1") == before
+        assert journal.order("O2") is None
+        # The connection recovers: the next write goes through.
+        journal.write([ev("admin", None, 4)], [order("O2", 4)])
+        assert journal.order("O2") == order("O2", 4)
+        assert len(journal.events()) == 2
+
+    def test_unserializable_doc_raises_and_stores_nothing(self, journal: Journal) -> None:
+        with pytest.raises(JournalError):
+            journal.write([ev("client_in", "O1", 1)], [order("O1", 1, doc={"qty": Decimal("1")})])
+
+        assert journal.events() == []
+        assert journal.orders() == []
+        journal.write([ev("client_in", "O1", 1)], [order("O1", 1)])
+        assert journal.order("O1") == order("O1", 1)
+
+    def test_reopen_sees_previous_data(self, open_journal: Callable[..., Journal]) -> None:
+        first = open_journal()
+        parent, child = order("P1", 1), order("P1-1", 2, parent_id="P1")
+        first.write(
+            [ev("client_in", "P1", 1), ev("venue_out", "P1", 2)],
+            [parent, child, order("X", 3, is_open=False)],
+        )
+        first.set_meta("next_order_id", "2")
+        first.close()
+
+        second = open_journal()  # restart: create_all must not clobber existing tables
+
+        assert second.open_orders() == [parent, child]
+        assert second.children("P1") == [child]
+        assert [e.kind for e in second.events("P1")] == ["client_in", "venue_out"]
+        assert second.get_meta("next_order_id") == "2"
+
+    def test_closed_journal_refuses_use(self, journal: Journal) -> None:
+        journal.close()
+        journal.close()  # idempotent
+        with pytest.raises(JournalError):
+            journal.write([ev("admin", None, 1)], [])
+        with pytest.raises(JournalError):
+            journal.open_orders()
+
+
+# -- SQLite specifics ----------------------------------------------------------------------
+
+
+def _pragma(journal: Journal, name: str) -> object:
+    # PRAGMA synchronous is per connection, so it must be read on the journal's own one.
+    conn = journal._conn
+    assert conn is not None
+    with conn.begin():
+        return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+
+class TestSqlite:
+    @pytest.mark.parametrize(
+        ("synchronous", "expected"), [(None, 1), ("normal", 1), ("full", 2), ("FULL", 2)]
+    )
+    def test_wal_and_synchronous_applied(
+        self, tmp_path: Path, synchronous: str | None, expected: int
+    ) -> None:
+        kw = {} if synchronous is None else {"synchronous": synchronous}
+        with Journal(f"sqlite:///{tmp_path / 'j.db'}", **kw) as j:
+            assert _pragma(j, "synchronous") == expected
+            assert _pragma(j, "journal_mode") == "wal"
+            j.write([ev("admin", None, 1)], [])  # still writable after the pragma reads
+
+    def test_creates_parent_directories(self, tmp_path: Path) -> None:
+        path = tmp_path / "a" / "b" / "sessions" / "journal.db"
+        with Journal(f"sqlite:///{path}") as j:
+            j.write([ev("admin", None, 1)], [])
+        assert path.is_file()
+
+    def test_rejects_unknown_synchronous(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="synchronous"):
+            Journal(f"sqlite:///{tmp_path / 'j.db'}", synchronous="sometimes")
+
+
+# -- PostgreSQL specifics ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+class TestPostgres:
+    def test_recovers_after_server_drops_the_connection(self, pg_schema_url: str) -> None:
+        """A restarted or failed-over server must cost one failed write, not the journal."""
+        with Journal(pg_schema_url) as j:
+            conn = j._conn
+            assert conn is not None
+            with conn.begin():
+                pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                assert c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar() is True
+            admin.dispose()
+
+            with pytest.raises(JournalError):
+                j.write([ev("admin", None, 1)], [])
+            j.write([ev("admin", None, 2)], [order("O1", 2)])
+
+            assert j.events() == [ev("admin", None, 2)]
+            assert j.order("O1") == order("O1", 2)

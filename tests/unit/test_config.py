@@ -1,0 +1,358 @@
+"""Configuration loader: the shipped config loads, and every class of mistake is reported precisely."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.config.loader import FIX_SPECS_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+
+GATEWAY = """\
+gateway:
+  comp_id: FIXGW
+  home: ..
+  acceptor:
+    port: 9878
+instruments:
+  - {symbol: AAPL, tick_size: "0.01", lot_size: 1, currency: USD, venue: SIM-A}
+  - {symbol: EURUSD, tick_size: 0.00001, lot_size: 1000, currency: USD}
+"""
+CLIENT = """\
+name: CLIENT1
+fix_version: "4.4"
+"""
+VENUE = """\
+name: SIM-A
+host: 127.0.0.1
+port: 9881
+fix_version: "4.2"
+simulator:
+  reference_prices: {AAPL: 190.10}
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A minimal valid config in tmp_path/config; cwd is tmp_path so messages show relative paths."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIXGW_CONFIG", raising=False)
+    write(tmp_path, "config/gateway.yaml", GATEWAY)
+    write(tmp_path, "config/clients/CLIENT1.yaml", CLIENT)
+    write(tmp_path, "config/venues/SIM-A.yaml", VENUE)
+    return tmp_path
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error(root: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(root / "config/gateway.yaml")
+    return str(info.value)
+
+
+# ------------------------------------------------------------------------------------- happy path
+
+
+def test_shipped_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("FIXGW_CONFIG", raising=False)
+    cfg = load_config()
+    assert cfg.source == REPO / "config/gateway.yaml"
+    assert cfg.home == REPO
+    assert cfg.sessions_dir == REPO / "sessions"
+    assert {n: c.fix_version for n, c in cfg.clients.items()} == {"CLIENT1": "4.4", "CLIENT2": "4.2"}
+    assert {n: v.fix_version for n, v in cfg.venues.items()} == {"SIM-A": "4.4", "SIM-B": "4.2"}
+    assert cfg.clients["CLIENT2"].begin_string == "FIX.4.2"
+    assert cfg.venues["SIM-A"].begin_string == "FIX.4.4"
+    assert cfg.venues["SIM-A"].port == 9881 and cfg.venues["SIM-B"].port == 9882
+    assert all(v.simulated for v in cfg.venues.values())
+    assert cfg.venues["SIM-B"].simulator is not None
+    assert cfg.venues["SIM-B"].simulator.reference_prices == {"ESH4": Decimal("4780.00"),
+                                                              "EURUSD": Decimal("1.10000")}
+    assert list(cfg.instruments) == ["AAPL", "MSFT", "ESH4", "EURUSD", "BTCUSDT"]
+    assert cfg.instruments["EURUSD"].tick_size == Decimal("0.00001")
+    assert cfg.instruments["BTCUSDT"].lot_size == Decimal("0.001")
+    assert cfg.default_venue("ESH4") == "SIM-B"
+    assert cfg.store.url == f"sqlite:///{REPO}/sessions/fixgw.db"
+    assert cfg.comp_id == "FIXGW" and cfg.acceptor.port == 9878
+
+
+def test_env_var_selects_file(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIXGW_CONFIG", str(tree / "config/gateway.yaml"))
+    monkeypatch.chdir(REPO)
+    assert load_config().source == tree / "config/gateway.yaml"
+
+
+def test_defaults_and_resolution(tree: Path) -> None:
+    cfg = load_config("config/gateway.yaml")
+    assert cfg.home == tree
+    assert cfg.sessions_dir == tree / "sessions"
+    assert cfg.store.url == f"sqlite:///{tree}/sessions/fixgw.db"
+    assert cfg.store.synchronous == "normal" and cfg.log_level == "info"
+    assert (cfg.engine.spin_ms, cfg.engine.idle_sleep_us, cfg.ack_timeout_s) == (200, 100, 10.0)
+    assert cfg.acceptor.bind_address is None
+    # plain YAML numbers become exact decimals, not float artefacts
+    assert cfg.instruments["EURUSD"].tick_size == Decimal("0.00001")
+    assert cfg.instruments["EURUSD"].venue is None
+
+    client = cfg.clients["CLIENT1"]
+    assert (client.comp_id, client.gateway_comp_id) == ("CLIENT1", "FIXGW")
+    assert (client.heartbeat_s, client.reset_on_logon, client.check_latency, client.max_latency_s) == (
+        30, False, True, 120)
+    assert (client.schedule.start, client.schedule.end, client.schedule.timezone) == (
+        "00:00:00", "00:00:00", "UTC")
+    assert client.dictionary == FIX_SPECS_DIR / "FIX44.xml"
+    assert client.transport_dictionary is None
+    assert client.source == tree / "config/clients/CLIENT1.yaml"
+
+    venue = cfg.venues["SIM-A"]
+    assert venue.dictionary == FIX_SPECS_DIR / "FIX42.xml"
+    assert venue.reconnect_s == 5
+    sim = venue.simulator
+    assert sim is not None
+    assert (sim.enabled, sim.ack_delay_ms, sim.reject_probability, sim.seed) == (True, 0, 0.0, 42)
+    assert (sim.liquidity_levels, sim.liquidity_qty) == (5, Decimal(100))
+    assert sim.reference_prices == {"AAPL": Decimal("190.10")}
+
+
+def test_explicit_values(tree: Path) -> None:
+    write(tree, "config/gateway.yaml", GATEWAY.replace("  home: ..\n", """\
+  home: ../root
+  sessions_dir: /var/fixgw
+  store: {url: "sqlite:///data/j.db", synchronous: full}
+  log_level: debug
+  ack_timeout_s: 2.5
+"""))
+    write(tree, "root/specs/custom.xml", "<fix/>")
+    write(tree, "config/clients/CLIENT1.yaml", """\
+        name: CLIENT1
+        comp_id: C1
+        gateway_comp_id: GW1
+        fix_version: FIXT1.1
+        schedule: {start: 09:30:00, end: "16:00:00", timezone: America/New_York}
+        dictionary: specs/custom.xml
+        reset_on_logon: true
+    """)
+    cfg = load_config("config/gateway.yaml")
+    assert cfg.home == tree / "root"
+    assert cfg.sessions_dir == Path("/var/fixgw")
+    assert cfg.store.url == f"sqlite:///{tree}/root/data/j.db"
+    assert (cfg.store.synchronous, cfg.log_level, cfg.ack_timeout_s) == ("full", "debug", 2.5)
+    client = cfg.clients["CLIENT1"]
+    assert (client.comp_id, client.gateway_comp_id, client.begin_string) == ("C1", "GW1", "FIXT.1.1")
+    assert client.schedule.start == "09:30:00"  # unquoted time stays a string
+    assert client.dictionary == tree / "root/specs/custom.xml"
+    assert client.transport_dictionary == FIX_SPECS_DIR / "FIXT11.xml"
+    assert client.reset_on_logon is True
+    assert cfg.client_by_comp_id("C1") is client
+    assert cfg.client_by_comp_id("CLIENT1") is None
+
+
+def test_lookups_and_frozen(tree: Path) -> None:
+    cfg = load_config("config/gateway.yaml")
+    assert cfg.venue_by_comp_id("SIM-A") is cfg.venues["SIM-A"]
+    assert cfg.venue_by_comp_id("CLIENT1") is None
+    assert cfg.default_venue("AAPL") == "SIM-A"
+    assert cfg.default_venue("EURUSD") is None
+    assert cfg.default_venue("NOPE") is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.comp_id = "X"  # type: ignore[misc]
+
+
+def test_summary_mentions_sessions_routes_store(tree: Path) -> None:
+    write(tree, "config/clients/CLIENT2.yaml", 'name: CLIENT2\nfix_version: "4.2"\n')
+    write(tree, "config/venues/REAL.yaml", "name: REAL\nhost: fix.example.com\nport: 5001\nfix_version: 4.4")
+    cfg: GatewayConfig = load_config("config/gateway.yaml")
+    text = cfg.summary()
+    for expected in ("CLIENT1", "CLIENT2", "FIX.4.4", "FIX.4.2", "SIM-A", "127.0.0.1:9881", "simulated",
+                     "REAL", "fix.example.com:5001", "external", "FIXGW", "AAPL", "EURUSD", cfg.store.url):
+        assert expected in text
+    assert any("AAPL" in line and "SIM-A" in line for line in text.splitlines())
+
+
+def test_summary_masks_database_password(tree: Path) -> None:
+    write(tree, "config/gateway.yaml", GATEWAY.replace(
+        "  acceptor:", "  store: {url: 'postgresql+psycopg://fix:secret@db/fixgw'}\n  acceptor:"))
+    text = load_config("config/gateway.yaml").summary()
+    assert "postgresql+psycopg://fix:***@db/fixgw" in text and "secret" not in text
+
+
+# ----------------------------------------------------------------------------------------- mistakes
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new", "expected"),
+    [
+        # unknown key
+        ("config/venues/SIM-A.yaml", "port: 9881", "prot: 9881",
+         "config/venues/SIM-A.yaml: unknown key 'prot' (expected one of: name, host, port,"),
+        ("config/gateway.yaml", "    port: 9878", "    port: 9878\n    bind: 1.2.3.4",
+         "config/gateway.yaml: gateway.acceptor: unknown key 'bind' (expected one of: port, bind_address)"),
+        ("config/gateway.yaml", "currency: USD, venue: SIM-A", "currency: USD, venu: SIM-A",
+         "config/gateway.yaml: instruments[0]: unknown key 'venu'"),
+        ("config/venues/SIM-A.yaml", "reference_prices", "seeed: 1\n  reference_prices",
+         "config/venues/SIM-A.yaml: simulator: unknown key 'seeed'"),
+        # wrong type / bad value
+        ("config/venues/SIM-A.yaml", "port: 9881", "port: abc",
+         "config/venues/SIM-A.yaml: port: expected an integer 1-65535, got 'abc'"),
+        ("config/venues/SIM-A.yaml", "port: 9881", "port: 70000",
+         "config/venues/SIM-A.yaml: port: expected an integer 1-65535, got 70000"),
+        ("config/gateway.yaml", "port: 9878", "port: 0",
+         "config/gateway.yaml: gateway.acceptor.port: expected an integer 1-65535, got 0"),
+        ("config/gateway.yaml", "tick_size: 0.00001", "tick_size: 0",
+         "config/gateway.yaml: instruments[1].tick_size: must be > 0"),
+        ("config/gateway.yaml", 'tick_size: "0.01"', 'tick_size: "abc"',
+         "config/gateway.yaml: instruments[0].tick_size: expected a decimal number, got 'abc'"),
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.4"\nheartbeat_s: yes',
+         "config/clients/CLIENT1.yaml: heartbeat_s: expected a positive integer, got 'yes'"),
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.4"\nreset_on_logon: 1',
+         "config/clients/CLIENT1.yaml: reset_on_logon: expected true or false, got 1"),
+        ("config/venues/SIM-A.yaml", "reference_prices", "reject_probability: 1.5\n  reference_prices",
+         "config/venues/SIM-A.yaml: simulator.reject_probability: must be <= 1"),
+        ("config/venues/SIM-A.yaml", "AAPL: 190.10", "AAPL: -1",
+         "config/venues/SIM-A.yaml: simulator.reference_prices.AAPL: must be > 0"),
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"',
+         'fix_version: "4.4"\nschedule: {start: "25:00:00"}',
+         "config/clients/CLIENT1.yaml: schedule.start: expected a time \"HH:MM:SS\""),
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"',
+         'fix_version: "4.4"\nschedule: {timezone: Mars/Olympus}',
+         "config/clients/CLIENT1.yaml: schedule.timezone: unknown time zone 'Mars/Olympus'"),
+        ("config/gateway.yaml", "instruments:\n", "instruments: []\nx:\n",
+         "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments)"),
+        # missing required key
+        ("config/venues/SIM-A.yaml", "host: 127.0.0.1\n", "",
+         "config/venues/SIM-A.yaml: host: required key is missing"),
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"\n', "",
+         "config/clients/CLIENT1.yaml: fix_version: required key is missing"),
+        ("config/gateway.yaml", "  comp_id: FIXGW\n", "",
+         "config/gateway.yaml: gateway.comp_id: required key is missing"),
+        ("config/gateway.yaml", "  acceptor:\n    port: 9878\n", "  acceptor: {}\n",
+         "config/gateway.yaml: gateway.acceptor.port: required key is missing"),
+        # bad enum
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.3"',
+         'config/clients/CLIENT1.yaml: fix_version: expected one of: "4.2", "4.4", "FIXT1.1", got \'4.3\''),
+        ("config/gateway.yaml", "  acceptor:", "  log_level: verbose\n  acceptor:",
+         "config/gateway.yaml: gateway.log_level: expected one of: debug, info, warning, error, got 'verb"),
+        ("config/gateway.yaml", "  acceptor:", "  store: {synchronous: off}\n  acceptor:",
+         "config/gateway.yaml: gateway.store.synchronous: expected one of: normal, full, got 'off'"),
+        # cross-file: instrument venue not configured
+        ("config/gateway.yaml", "venue: SIM-A", "venue: SIM-Z",
+         "config/gateway.yaml: instruments[0].venue: unknown venue 'SIM-Z' (configured venues: SIM-A)"),
+        ("config/venues/SIM-A.yaml", "AAPL: 190.10", "TSLA: 250",
+         "config/venues/SIM-A.yaml: simulator.reference_prices.TSLA: 'TSLA' is not a configured instrument"),
+        ("config/gateway.yaml", "symbol: EURUSD", "symbol: AAPL",
+         "config/gateway.yaml: instruments[1].symbol: duplicate symbol 'AAPL'"),
+        # name / file stem
+        ("config/clients/CLIENT1.yaml", "name: CLIENT1", "name: CLIENT9",
+         "config/clients/CLIENT1.yaml: name: 'CLIENT9' must equal the file name stem 'CLIENT1'"),
+        ("config/venues/SIM-A.yaml", "name: SIM-A", "name: SIM-B",
+         "config/venues/SIM-A.yaml: name: 'SIM-B' must equal the file name stem 'SIM-A'"),
+        # ports
+        ("config/venues/SIM-A.yaml", "port: 9881", "port: 9878",
+         "config/venues/SIM-A.yaml: port: 9878 is already used by the gateway acceptor"),
+        # session CompIDs equal to ours
+        ("config/clients/CLIENT1.yaml", "name: CLIENT1", "name: CLIENT1\ncomp_id: FIXGW",
+         "config/clients/CLIENT1.yaml: comp_id: 'FIXGW' is also our CompID"),
+        # dictionary that does not exist
+        ("config/clients/CLIENT1.yaml", "name: CLIENT1", "name: CLIENT1\ndictionary: specs/none.xml",
+         "config/clients/CLIENT1.yaml: dictionary: file not found:"),
+        # duplicate YAML key
+        ("config/venues/SIM-A.yaml", "port: 9881", "port: 9881\nport: 9883",
+         "config/venues/SIM-A.yaml: line 4, column 1: duplicate key 'port'"),
+        # bad YAML syntax
+        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.4\nheartbeat_s: [30',
+         "config/clients/CLIENT1.yaml: line "),
+        ("config/gateway.yaml", "  acceptor:\n", "  acceptor:\n   x: : :\n",
+         "config/gateway.yaml: line 5"),
+    ],
+)
+def test_mistake_is_reported(tree: Path, rel: str, old: str, new: str, expected: str) -> None:
+    path = tree / rel
+    text = path.read_text()
+    assert old in text, "test setup: text to replace not found"
+    path.write_text(text.replace(old, new, 1))
+    message = error(tree)
+    assert expected in message
+    assert message.startswith(rel + ": ")
+
+
+def test_invalid_yaml_names_line_and_problem(tree: Path) -> None:
+    write(tree, "config/venues/SIM-A.yaml", "name: SIM-A\nhost: [127.0.0.1\nport: 9881\n")
+    message = error(tree)
+    assert message.startswith("config/venues/SIM-A.yaml: line ")
+    assert "invalid YAML" in message
+
+
+def test_missing_gateway_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIXGW_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match=r"^config/gateway\.yaml: file not found$"):
+        load_config()
+    monkeypatch.setenv("FIXGW_CONFIG", "elsewhere/gw.yaml")
+    with pytest.raises(ConfigError, match=r"^elsewhere/gw\.yaml: file not found$"):
+        load_config()
+
+
+def test_empty_file_is_not_a_mapping(tree: Path) -> None:
+    write(tree, "config/clients/CLIENT1.yaml", "# nothing yet\n")
+    assert error(tree) == "config/clients/CLIENT1.yaml: expected a mapping, got null"
+
+
+def test_yml_extension_is_rejected_not_ignored(tree: Path) -> None:
+    write(tree, "config/clients/CLIENT2.yml", 'name: CLIENT2\nfix_version: "4.2"\n')
+    assert "config/clients/CLIENT2.yml: rename to .yaml" in error(tree)
+
+
+def test_templates_are_ignored(tree: Path) -> None:
+    write(tree, "config/templates/client.yaml", "this: is not: valid\n")
+    assert "CLIENT1" in load_config("config/gateway.yaml").clients
+
+
+def test_duplicate_client_comp_ids(tree: Path) -> None:
+    write(tree, "config/clients/CLIENT2.yaml", 'name: CLIENT2\ncomp_id: CLIENT1\nfix_version: "4.2"\n')
+    assert error(tree) == (
+        "config/clients/CLIENT2.yaml: comp_id: 'CLIENT1' is already used by config/clients/CLIENT1.yaml")
+
+
+def test_duplicate_comp_id_pair_across_client_and_venue(tree: Path) -> None:
+    write(tree, "config/venues/SIM-A.yaml", VENUE.replace("name: SIM-A", "name: SIM-A\ncomp_id: CLIENT1"))
+    assert error(tree) == (
+        "config/venues/SIM-A.yaml: comp_id: CompID pair FIXGW/CLIENT1 is already used by "
+        "config/clients/CLIENT1.yaml")
+
+
+def test_same_counterparty_comp_id_with_distinct_gateway_comp_id_is_allowed(tree: Path) -> None:
+    write(tree, "config/venues/SIM-A.yaml", VENUE.replace("name: SIM-A", "name: SIM-A\ncomp_id: CLIENT1\n"
+                                                           "gateway_comp_id: FIXGW2"))
+    assert load_config("config/gateway.yaml").venues["SIM-A"].comp_id == "CLIENT1"
+
+
+def test_two_simulators_on_one_port(tree: Path) -> None:
+    write(tree, "config/venues/SIM-B.yaml", VENUE.replace("SIM-A", "SIM-B"))
+    assert error(tree) == (
+        "config/venues/SIM-B.yaml: port: 9881 is already used by the simulated venue in "
+        "config/venues/SIM-A.yaml")
+
+
+def test_disabled_simulator_may_share_port_with_remote_host(tree: Path) -> None:
+    write(tree, "config/venues/SIM-B.yaml", VENUE.replace("SIM-A", "SIM-B").replace("127.0.0.1", "10.1.2.3")
+          .replace("simulator:", "simulator:\n  enabled: false"))
+    cfg = load_config("config/gateway.yaml")
+    assert not cfg.venues["SIM-B"].simulated and cfg.venues["SIM-A"].simulated
+
+
+def test_local_external_venue_on_acceptor_port(tree: Path) -> None:
+    write(tree, "config/venues/SIM-A.yaml", "name: SIM-A\nhost: localhost\nport: 9878\nfix_version: '4.4'\n")
+    assert error(tree).startswith("config/venues/SIM-A.yaml: port: 9878 is the gateway's own acceptor")
