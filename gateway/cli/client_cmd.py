@@ -198,7 +198,11 @@ cl_ord_id_option = click.option("--cl-ord-id", help="ClOrdID to use (default: a 
     show_default=True,
     help="Seconds to wait for the logon and for each answer.",
 )
-@click.option("--no-reset", is_flag=True, help="Log on without ResetSeqNumFlag=Y (keep sequence numbers).")
+@click.option(
+    "--no-reset",
+    is_flag=True,
+    help="Log on without ResetSeqNumFlag=Y (this tool still starts at MsgSeqNum 1).",
+)
 @click.pass_context
 def client(
     ctx: click.Context,

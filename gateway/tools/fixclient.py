@@ -20,7 +20,16 @@ from types import TracebackType
 from simplefix import FixMessage, FixParser
 from simplefix.errors import ParsingError
 
-__all__ = ["FixClient", "FixClientError", "FixClientTimeout", "as_dict", "describe", "field", "new_cl_ord_id"]
+__all__ = [
+    "FixClient",
+    "FixClientError",
+    "FixClientTimeout",
+    "FixMessage",
+    "as_dict",
+    "describe",
+    "field",
+    "new_cl_ord_id",
+]
 
 
 class FixClientError(Exception):

@@ -79,8 +79,10 @@ def test_shipped_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cfg.venues["SIM-A"].port == 9881 and cfg.venues["SIM-B"].port == 9882
     assert all(v.simulated for v in cfg.venues.values())
     assert cfg.venues["SIM-B"].simulator is not None
-    assert cfg.venues["SIM-B"].simulator.reference_prices == {"ESH4": Decimal("4780.00"),
-                                                              "EURUSD": Decimal("1.10000")}
+    assert cfg.venues["SIM-B"].simulator.reference_prices == {
+        "ESH4": Decimal("4780.00"),
+        "EURUSD": Decimal("1.10000"),
+    }
     assert list(cfg.instruments) == ["AAPL", "MSFT", "ESH4", "EURUSD", "BTCUSDT"]
     assert cfg.instruments["EURUSD"].tick_size == Decimal("0.00001")
     assert cfg.instruments["BTCUSDT"].lot_size == Decimal("0.001")
@@ -110,9 +112,16 @@ def test_defaults_and_resolution(tree: Path) -> None:
     client = cfg.clients["CLIENT1"]
     assert (client.comp_id, client.gateway_comp_id) == ("CLIENT1", "FIXGW")
     assert (client.heartbeat_s, client.reset_on_logon, client.check_latency, client.max_latency_s) == (
-        30, False, True, 120)
+        30,
+        False,
+        True,
+        120,
+    )
     assert (client.schedule.start, client.schedule.end, client.schedule.timezone) == (
-        "00:00:00", "00:00:00", "UTC")
+        "00:00:00",
+        "00:00:00",
+        "UTC",
+    )
     assert client.dictionary == FIX_SPECS_DIR / "FIX44.xml"
     assert client.transport_dictionary is None
     assert client.source == tree / "config/clients/CLIENT1.yaml"
@@ -128,15 +137,25 @@ def test_defaults_and_resolution(tree: Path) -> None:
 
 
 def test_explicit_values(tree: Path) -> None:
-    write(tree, "config/gateway.yaml", GATEWAY.replace("  home: ..\n", """\
+    write(
+        tree,
+        "config/gateway.yaml",
+        GATEWAY.replace(
+            "  home: ..\n",
+            """\
   home: ../root
   sessions_dir: /var/fixgw
   store: {url: "sqlite:///data/j.db", synchronous: full}
   log_level: debug
   ack_timeout_s: 2.5
-"""))
+""",
+        ),
+    )
     write(tree, "root/specs/custom.xml", "<fix/>")
-    write(tree, "config/clients/CLIENT1.yaml", """\
+    write(
+        tree,
+        "config/clients/CLIENT1.yaml",
+        """\
         name: CLIENT1
         comp_id: C1
         gateway_comp_id: GW1
@@ -144,7 +163,8 @@ def test_explicit_values(tree: Path) -> None:
         schedule: {start: 09:30:00, end: "16:00:00", timezone: America/New_York}
         dictionary: specs/custom.xml
         reset_on_logon: true
-    """)
+    """,
+    )
     cfg = load_config("config/gateway.yaml")
     assert cfg.home == tree / "root"
     assert cfg.sessions_dir == Path("/var/fixgw")
@@ -176,15 +196,34 @@ def test_summary_mentions_sessions_routes_store(tree: Path) -> None:
     write(tree, "config/venues/REAL.yaml", "name: REAL\nhost: fix.example.com\nport: 5001\nfix_version: 4.4")
     cfg: GatewayConfig = load_config("config/gateway.yaml")
     text = cfg.summary()
-    for expected in ("CLIENT1", "CLIENT2", "FIX.4.4", "FIX.4.2", "SIM-A", "127.0.0.1:9881", "simulated",
-                     "REAL", "fix.example.com:5001", "external", "FIXGW", "AAPL", "EURUSD", cfg.store.url):
+    for expected in (
+        "CLIENT1",
+        "CLIENT2",
+        "FIX.4.4",
+        "FIX.4.2",
+        "SIM-A",
+        "127.0.0.1:9881",
+        "simulated",
+        "REAL",
+        "fix.example.com:5001",
+        "external",
+        "FIXGW",
+        "AAPL",
+        "EURUSD",
+        cfg.store.url,
+    ):
         assert expected in text
     assert any("AAPL" in line and "SIM-A" in line for line in text.splitlines())
 
 
 def test_summary_masks_database_password(tree: Path) -> None:
-    write(tree, "config/gateway.yaml", GATEWAY.replace(
-        "  acceptor:", "  store: {url: 'postgresql+psycopg://fix:secret@db/fixgw'}\n  acceptor:"))
+    write(
+        tree,
+        "config/gateway.yaml",
+        GATEWAY.replace(
+            "  acceptor:", "  store: {url: 'postgresql+psycopg://fix:secret@db/fixgw'}\n  acceptor:"
+        ),
+    )
     text = load_config("config/gateway.yaml").summary()
     assert "postgresql+psycopg://fix:***@db/fixgw" in text and "secret" not in text
 
@@ -196,86 +235,215 @@ def test_summary_masks_database_password(tree: Path) -> None:
     ("rel", "old", "new", "expected"),
     [
         # unknown key
-        ("config/venues/SIM-A.yaml", "port: 9881", "prot: 9881",
-         "config/venues/SIM-A.yaml: unknown key 'prot' (expected one of: name, host, port,"),
-        ("config/gateway.yaml", "    port: 9878", "    port: 9878\n    bind: 1.2.3.4",
-         "config/gateway.yaml: gateway.acceptor: unknown key 'bind' (expected one of: port, bind_address)"),
-        ("config/gateway.yaml", "currency: USD, venue: SIM-A", "currency: USD, venu: SIM-A",
-         "config/gateway.yaml: instruments[0]: unknown key 'venu'"),
-        ("config/venues/SIM-A.yaml", "reference_prices", "seeed: 1\n  reference_prices",
-         "config/venues/SIM-A.yaml: simulator: unknown key 'seeed'"),
+        (
+            "config/venues/SIM-A.yaml",
+            "port: 9881",
+            "prot: 9881",
+            "config/venues/SIM-A.yaml: unknown key 'prot' (expected one of: name, host, port,",
+        ),
+        (
+            "config/gateway.yaml",
+            "    port: 9878",
+            "    port: 9878\n    bind: 1.2.3.4",
+            "config/gateway.yaml: gateway.acceptor: unknown key 'bind' (expected one of: port, bind_address)",
+        ),
+        (
+            "config/gateway.yaml",
+            "currency: USD, venue: SIM-A",
+            "currency: USD, venu: SIM-A",
+            "config/gateway.yaml: instruments[0]: unknown key 'venu'",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "reference_prices",
+            "seeed: 1\n  reference_prices",
+            "config/venues/SIM-A.yaml: simulator: unknown key 'seeed'",
+        ),
         # wrong type / bad value
-        ("config/venues/SIM-A.yaml", "port: 9881", "port: abc",
-         "config/venues/SIM-A.yaml: port: expected an integer 1-65535, got 'abc'"),
-        ("config/venues/SIM-A.yaml", "port: 9881", "port: 70000",
-         "config/venues/SIM-A.yaml: port: expected an integer 1-65535, got 70000"),
-        ("config/gateway.yaml", "port: 9878", "port: 0",
-         "config/gateway.yaml: gateway.acceptor.port: expected an integer 1-65535, got 0"),
-        ("config/gateway.yaml", "tick_size: 0.00001", "tick_size: 0",
-         "config/gateway.yaml: instruments[1].tick_size: must be > 0"),
-        ("config/gateway.yaml", 'tick_size: "0.01"', 'tick_size: "abc"',
-         "config/gateway.yaml: instruments[0].tick_size: expected a decimal number, got 'abc'"),
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.4"\nheartbeat_s: yes',
-         "config/clients/CLIENT1.yaml: heartbeat_s: expected a positive integer, got 'yes'"),
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.4"\nreset_on_logon: 1',
-         "config/clients/CLIENT1.yaml: reset_on_logon: expected true or false, got 1"),
-        ("config/venues/SIM-A.yaml", "reference_prices", "reject_probability: 1.5\n  reference_prices",
-         "config/venues/SIM-A.yaml: simulator.reject_probability: must be <= 1"),
-        ("config/venues/SIM-A.yaml", "AAPL: 190.10", "AAPL: -1",
-         "config/venues/SIM-A.yaml: simulator.reference_prices.AAPL: must be > 0"),
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"',
-         'fix_version: "4.4"\nschedule: {start: "25:00:00"}',
-         "config/clients/CLIENT1.yaml: schedule.start: expected a time \"HH:MM:SS\""),
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"',
-         'fix_version: "4.4"\nschedule: {timezone: Mars/Olympus}',
-         "config/clients/CLIENT1.yaml: schedule.timezone: unknown time zone 'Mars/Olympus'"),
-        ("config/gateway.yaml", "instruments:\n", "instruments: []\nx:\n",
-         "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments)"),
+        (
+            "config/venues/SIM-A.yaml",
+            "port: 9881",
+            "port: abc",
+            "config/venues/SIM-A.yaml: port: expected an integer 1-65535, got 'abc'",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "port: 9881",
+            "port: 70000",
+            "config/venues/SIM-A.yaml: port: expected an integer 1-65535, got 70000",
+        ),
+        (
+            "config/gateway.yaml",
+            "port: 9878",
+            "port: 0",
+            "config/gateway.yaml: gateway.acceptor.port: expected an integer 1-65535, got 0",
+        ),
+        (
+            "config/gateway.yaml",
+            "tick_size: 0.00001",
+            "tick_size: 0",
+            "config/gateway.yaml: instruments[1].tick_size: must be > 0",
+        ),
+        (
+            "config/gateway.yaml",
+            'tick_size: "0.01"',
+            'tick_size: "abc"',
+            "config/gateway.yaml: instruments[0].tick_size: expected a decimal number, got 'abc'",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"',
+            'fix_version: "4.4"\nheartbeat_s: yes',
+            "config/clients/CLIENT1.yaml: heartbeat_s: expected a positive integer, got 'yes'",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"',
+            'fix_version: "4.4"\nreset_on_logon: 1',
+            "config/clients/CLIENT1.yaml: reset_on_logon: expected true or false, got 1",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "reference_prices",
+            "reject_probability: 1.5\n  reference_prices",
+            "config/venues/SIM-A.yaml: simulator.reject_probability: must be <= 1",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "AAPL: 190.10",
+            "AAPL: -1",
+            "config/venues/SIM-A.yaml: simulator.reference_prices.AAPL: must be > 0",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"',
+            'fix_version: "4.4"\nschedule: {start: "25:00:00"}',
+            'config/clients/CLIENT1.yaml: schedule.start: expected a time "HH:MM:SS"',
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"',
+            'fix_version: "4.4"\nschedule: {timezone: Mars/Olympus}',
+            "config/clients/CLIENT1.yaml: schedule.timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            "config/gateway.yaml",
+            "instruments:\n",
+            "instruments: []\nx:\n",
+            "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments)",
+        ),
         # missing required key
-        ("config/venues/SIM-A.yaml", "host: 127.0.0.1\n", "",
-         "config/venues/SIM-A.yaml: host: required key is missing"),
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"\n', "",
-         "config/clients/CLIENT1.yaml: fix_version: required key is missing"),
-        ("config/gateway.yaml", "  comp_id: FIXGW\n", "",
-         "config/gateway.yaml: gateway.comp_id: required key is missing"),
-        ("config/gateway.yaml", "  acceptor:\n    port: 9878\n", "  acceptor: {}\n",
-         "config/gateway.yaml: gateway.acceptor.port: required key is missing"),
+        (
+            "config/venues/SIM-A.yaml",
+            "host: 127.0.0.1\n",
+            "",
+            "config/venues/SIM-A.yaml: host: required key is missing",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"\n',
+            "",
+            "config/clients/CLIENT1.yaml: fix_version: required key is missing",
+        ),
+        (
+            "config/gateway.yaml",
+            "  comp_id: FIXGW\n",
+            "",
+            "config/gateway.yaml: gateway.comp_id: required key is missing",
+        ),
+        (
+            "config/gateway.yaml",
+            "  acceptor:\n    port: 9878\n",
+            "  acceptor: {}\n",
+            "config/gateway.yaml: gateway.acceptor.port: required key is missing",
+        ),
         # bad enum
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.3"',
-         'config/clients/CLIENT1.yaml: fix_version: expected one of: "4.2", "4.4", "FIXT1.1", got \'4.3\''),
-        ("config/gateway.yaml", "  acceptor:", "  log_level: verbose\n  acceptor:",
-         "config/gateway.yaml: gateway.log_level: expected one of: debug, info, warning, error, got 'verb"),
-        ("config/gateway.yaml", "  acceptor:", "  store: {synchronous: off}\n  acceptor:",
-         "config/gateway.yaml: gateway.store.synchronous: expected one of: normal, full, got 'off'"),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"',
+            'fix_version: "4.3"',
+            'config/clients/CLIENT1.yaml: fix_version: expected one of: "4.2", "4.4", "FIXT1.1", got \'4.3\'',
+        ),
+        (
+            "config/gateway.yaml",
+            "  acceptor:",
+            "  log_level: verbose\n  acceptor:",
+            "config/gateway.yaml: gateway.log_level: expected one of: debug, info, warning, error, got 'verb",
+        ),
+        (
+            "config/gateway.yaml",
+            "  acceptor:",
+            "  store: {synchronous: off}\n  acceptor:",
+            "config/gateway.yaml: gateway.store.synchronous: expected one of: normal, full, got 'off'",
+        ),
         # cross-file: instrument venue not configured
-        ("config/gateway.yaml", "venue: SIM-A", "venue: SIM-Z",
-         "config/gateway.yaml: instruments[0].venue: unknown venue 'SIM-Z' (configured venues: SIM-A)"),
-        ("config/venues/SIM-A.yaml", "AAPL: 190.10", "TSLA: 250",
-         "config/venues/SIM-A.yaml: simulator.reference_prices.TSLA: 'TSLA' is not a configured instrument"),
-        ("config/gateway.yaml", "symbol: EURUSD", "symbol: AAPL",
-         "config/gateway.yaml: instruments[1].symbol: duplicate symbol 'AAPL'"),
+        (
+            "config/gateway.yaml",
+            "venue: SIM-A",
+            "venue: SIM-Z",
+            "config/gateway.yaml: instruments[0].venue: unknown venue 'SIM-Z' (configured venues: SIM-A)",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "AAPL: 190.10",
+            "TSLA: 250",
+            "config/venues/SIM-A.yaml: simulator.reference_prices.TSLA: 'TSLA' is not a configured instrument",
+        ),
+        (
+            "config/gateway.yaml",
+            "symbol: EURUSD",
+            "symbol: AAPL",
+            "config/gateway.yaml: instruments[1].symbol: duplicate symbol 'AAPL'",
+        ),
         # name / file stem
-        ("config/clients/CLIENT1.yaml", "name: CLIENT1", "name: CLIENT9",
-         "config/clients/CLIENT1.yaml: name: 'CLIENT9' must equal the file name stem 'CLIENT1'"),
-        ("config/venues/SIM-A.yaml", "name: SIM-A", "name: SIM-B",
-         "config/venues/SIM-A.yaml: name: 'SIM-B' must equal the file name stem 'SIM-A'"),
+        (
+            "config/clients/CLIENT1.yaml",
+            "name: CLIENT1",
+            "name: CLIENT9",
+            "config/clients/CLIENT1.yaml: name: 'CLIENT9' must equal the file name stem 'CLIENT1'",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "name: SIM-A",
+            "name: SIM-B",
+            "config/venues/SIM-A.yaml: name: 'SIM-B' must equal the file name stem 'SIM-A'",
+        ),
         # ports
-        ("config/venues/SIM-A.yaml", "port: 9881", "port: 9878",
-         "config/venues/SIM-A.yaml: port: 9878 is already used by the gateway acceptor"),
+        (
+            "config/venues/SIM-A.yaml",
+            "port: 9881",
+            "port: 9878",
+            "config/venues/SIM-A.yaml: port: 9878 is already used by the gateway acceptor",
+        ),
         # session CompIDs equal to ours
-        ("config/clients/CLIENT1.yaml", "name: CLIENT1", "name: CLIENT1\ncomp_id: FIXGW",
-         "config/clients/CLIENT1.yaml: comp_id: 'FIXGW' is also our CompID"),
+        (
+            "config/clients/CLIENT1.yaml",
+            "name: CLIENT1",
+            "name: CLIENT1\ncomp_id: FIXGW",
+            "config/clients/CLIENT1.yaml: comp_id: 'FIXGW' is also our CompID",
+        ),
         # dictionary that does not exist
-        ("config/clients/CLIENT1.yaml", "name: CLIENT1", "name: CLIENT1\ndictionary: specs/none.xml",
-         "config/clients/CLIENT1.yaml: dictionary: file not found:"),
+        (
+            "config/clients/CLIENT1.yaml",
+            "name: CLIENT1",
+            "name: CLIENT1\ndictionary: specs/none.xml",
+            "config/clients/CLIENT1.yaml: dictionary: file not found:",
+        ),
         # duplicate YAML key
-        ("config/venues/SIM-A.yaml", "port: 9881", "port: 9881\nport: 9883",
-         "config/venues/SIM-A.yaml: line 4, column 1: duplicate key 'port'"),
+        (
+            "config/venues/SIM-A.yaml",
+            "port: 9881",
+            "port: 9881\nport: 9883",
+            "config/venues/SIM-A.yaml: line 4, column 1: duplicate key 'port'",
+        ),
         # bad YAML syntax
-        ("config/clients/CLIENT1.yaml", 'fix_version: "4.4"', 'fix_version: "4.4\nheartbeat_s: [30',
-         "config/clients/CLIENT1.yaml: line "),
-        ("config/gateway.yaml", "  acceptor:\n", "  acceptor:\n   x: : :\n",
-         "config/gateway.yaml: line 5"),
+        (
+            "config/clients/CLIENT1.yaml",
+            'fix_version: "4.4"',
+            'fix_version: "4.4\nheartbeat_s: [30',
+            "config/clients/CLIENT1.yaml: line ",
+        ),
+        ("config/gateway.yaml", "  acceptor:\n", "  acceptor:\n   x: : :\n", "config/gateway.yaml: line 5"),
     ],
 )
 def test_mistake_is_reported(tree: Path, rel: str, old: str, new: str, expected: str) -> None:
@@ -323,19 +491,24 @@ def test_templates_are_ignored(tree: Path) -> None:
 def test_duplicate_client_comp_ids(tree: Path) -> None:
     write(tree, "config/clients/CLIENT2.yaml", 'name: CLIENT2\ncomp_id: CLIENT1\nfix_version: "4.2"\n')
     assert error(tree) == (
-        "config/clients/CLIENT2.yaml: comp_id: 'CLIENT1' is already used by config/clients/CLIENT1.yaml")
+        "config/clients/CLIENT2.yaml: comp_id: 'CLIENT1' is already used by config/clients/CLIENT1.yaml"
+    )
 
 
 def test_duplicate_comp_id_pair_across_client_and_venue(tree: Path) -> None:
     write(tree, "config/venues/SIM-A.yaml", VENUE.replace("name: SIM-A", "name: SIM-A\ncomp_id: CLIENT1"))
     assert error(tree) == (
         "config/venues/SIM-A.yaml: comp_id: CompID pair FIXGW/CLIENT1 is already used by "
-        "config/clients/CLIENT1.yaml")
+        "config/clients/CLIENT1.yaml"
+    )
 
 
 def test_same_counterparty_comp_id_with_distinct_gateway_comp_id_is_allowed(tree: Path) -> None:
-    write(tree, "config/venues/SIM-A.yaml", VENUE.replace("name: SIM-A", "name: SIM-A\ncomp_id: CLIENT1\n"
-                                                           "gateway_comp_id: FIXGW2"))
+    write(
+        tree,
+        "config/venues/SIM-A.yaml",
+        VENUE.replace("name: SIM-A", "name: SIM-A\ncomp_id: CLIENT1\ngateway_comp_id: FIXGW2"),
+    )
     assert load_config("config/gateway.yaml").venues["SIM-A"].comp_id == "CLIENT1"
 
 
@@ -343,12 +516,18 @@ def test_two_simulators_on_one_port(tree: Path) -> None:
     write(tree, "config/venues/SIM-B.yaml", VENUE.replace("SIM-A", "SIM-B"))
     assert error(tree) == (
         "config/venues/SIM-B.yaml: port: 9881 is already used by the simulated venue in "
-        "config/venues/SIM-A.yaml")
+        "config/venues/SIM-A.yaml"
+    )
 
 
 def test_disabled_simulator_may_share_port_with_remote_host(tree: Path) -> None:
-    write(tree, "config/venues/SIM-B.yaml", VENUE.replace("SIM-A", "SIM-B").replace("127.0.0.1", "10.1.2.3")
-          .replace("simulator:", "simulator:\n  enabled: false"))
+    write(
+        tree,
+        "config/venues/SIM-B.yaml",
+        VENUE.replace("SIM-A", "SIM-B")
+        .replace("127.0.0.1", "10.1.2.3")
+        .replace("simulator:", "simulator:\n  enabled: false"),
+    )
     cfg = load_config("config/gateway.yaml")
     assert not cfg.venues["SIM-B"].simulated and cfg.venues["SIM-A"].simulated
 
