@@ -394,3 +394,40 @@ def listen(ctx: click.Context, seconds: float | None, as_json: bool) -> None:
         return EXIT_OK
 
     _run(ctx, as_json, body)
+
+
+@client.command()
+@click.option("--symbol", default="AAPL", show_default=True)
+@click.option(
+    "--price",
+    type=PRICE,
+    default=Decimal("1"),
+    show_default=True,
+    help="IOC buy limit, far below the market so the venue acknowledges and cancels.",
+)
+@click.option("--count", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--warmup", type=click.IntRange(0), default=100, show_default=True)
+@json_option
+@click.pass_context
+def roundtrip(
+    ctx: click.Context, symbol: str, price: Decimal, count: int, warmup: int, as_json: bool
+) -> None:
+    """Measure NewOrderSingle -> first ExecutionReport, one order at a time (percentiles in µs)."""
+    from gateway.tools.roundtrip import measure
+
+    def body(run: _Run) -> int:
+        try:
+            result = measure(run.client, symbol, str(price), count, warmup, run.timeout)
+        except (FixClientError, RuntimeError) as exc:
+            raise Failed(str(exc)) from None
+        s = result.summary()
+        if as_json:
+            click.echo(json.dumps(s))
+        else:
+            click.echo(
+                f"round trip NewOrderSingle -> first ExecutionReport over {s['count']} orders (µs): "
+                f"p50 {s['p50']}  p90 {s['p90']}  p99 {s['p99']}  p99.9 {s['p99.9']}  max {s['max']}"
+            )
+        return EXIT_OK
+
+    _run(ctx, False, body)

@@ -33,6 +33,7 @@ from gateway.orders.messages import (
 )
 
 FIX42 = "FIX.4.2"
+_ORD_REJ_REASONS_42 = frozenset("012345678")
 
 
 def _order_terms(msg: fix.Message) -> tuple[OrdType, object, object, TimeInForce]:
@@ -119,7 +120,11 @@ def encode_execution_report(er: ExecutionReport, begin_string: str) -> fix.Messa
     else:
         msg.setField(t.ExecType, er.exec_type.value)
     msg.setField(t.OrdStatus, er.ord_status.value)
-    set_opt(msg, t.OrdRejReason, er.ord_rej_reason.value if er.ord_rej_reason else None)
+    if er.ord_rej_reason is not None:
+        reason = er.ord_rej_reason.value
+        if begin_string == FIX42 and reason not in _ORD_REJ_REASONS_42:
+            reason = "0"  # Broker option: FIX 4.2 has no "Other"; the Text says why
+        msg.setField(t.OrdRejReason, reason)
     set_opt(msg, t.Account, er.account)
     msg.setField(t.Symbol, er.symbol)
     msg.setField(t.Side, er.side.value)

@@ -280,6 +280,7 @@ class OrderCore:
             )
             return out
         order.pending = PendingChange(OrdStatus.PENDING_CANCEL, cmd.cl_ord_id, order.cl_ord_id)
+        order.cl_ord_ids.append(cmd.cl_ord_id)
         self._register(order)
         order.updated_ns = self.clock()
         out.touch(order)
@@ -352,6 +353,7 @@ class OrderCore:
             cmd.ord_type,
             cmd.tif,
         )
+        order.cl_ord_ids.append(cmd.cl_ord_id)
         self._register(order)
         order.updated_ns = self.clock()
         out.to_clients.append(
@@ -481,8 +483,7 @@ class OrderCore:
             order.status = parent_next
             if child.status.is_terminal:
                 child.pending = None
-            if order.status.is_terminal:
-                order.pending = None
+            # A pending cancel/replace stays: the venue answers it with a "too late" reject.
             out.to_clients.append(
                 execution_report(
                     order,
@@ -508,8 +509,8 @@ class OrderCore:
                 return
             pending = order.pending
             order.status = parent_next
-            order.pending = None
             if pending is not None and pending.kind is OrdStatus.PENDING_CANCEL and et is ExecType.CANCELED:
+                order.pending = None
                 orig = order.cl_ord_id
                 order.cl_ord_id = pending.cl_ord_id
                 out.to_clients.append(execution_report(order, self.ids.exec_id(), et, orig_cl_ord_id=orig))
@@ -538,7 +539,6 @@ class OrderCore:
             orig = order.cl_ord_id
             order.qty, order.price, order.cl_ord_id = pp.qty, pp.price, pp.cl_ord_id
             order.ord_type, order.tif = pp.ord_type or order.ord_type, pp.tif or order.tif
-            order.cl_ord_ids.append(pp.cl_ord_id)
             order.status, order.pending = parent_next, None
             out.to_clients.append(
                 execution_report(order, self.ids.exec_id(), ExecType.REPLACED, orig_cl_ord_id=orig)

@@ -44,7 +44,7 @@ class Fills:
 
     @property
     def avg_px(self) -> Decimal:
-        return (self.notional / self.cum_qty).normalize() if self.cum_qty else ZERO
+        return self.notional / self.cum_qty if self.cum_qty else ZERO
 
 
 @dataclass
@@ -138,7 +138,7 @@ class ClientOrder:
     account: str | None = None
     status: OrdStatus = OrdStatus.PENDING_NEW
     pending: PendingChange | None = None
-    cl_ord_ids: list[str] = field(default_factory=list)  # every ClOrdID in the chain, oldest first
+    cl_ord_ids: list[str] = field(default_factory=list)  # every ClOrdID the client used on it, oldest first
     children: list[ChildOrder] = field(default_factory=list)
     fills: Fills = field(default_factory=Fills)
     text: str | None = None
@@ -159,9 +159,8 @@ class ClientOrder:
         return not self.status.is_terminal
 
     def apply(self, event: Event) -> None:
+        """A pending cancel/replace outlives a terminal status: the venue still answers it."""
         self.status = next_status(self.status, event)
-        if self.status.is_terminal:
-            self.pending = None
 
     def child_by_cl_ord_id(self, cl_ord_id: str) -> ChildOrder | None:
         for c in self.children:

@@ -264,7 +264,12 @@ class SimulatorHost:
 
     def __init__(self, cfg: GatewayConfig, venues: list[VenueConfig]):
         self.venues = [SimVenue(cfg, v) for v in venues]
-        self.loop = EngineLoop([v.acceptor for v in self.venues], list(self.venues), spin_s=0.2)
+        self.loop = EngineLoop(
+            [v.acceptor for v in self.venues],
+            list(self.venues),
+            spin_s=cfg.engine.spin_ms / 1000,
+            idle_sleep_s=cfg.engine.idle_sleep_us / 1e6,
+        )
         for v in self.venues:
             v.loop = self.loop
 

@@ -91,7 +91,8 @@ instruments:
     }
     for name, (version, simulated, refs) in venues.items():
         sim = (
-            f"simulator:\n  enabled: {str(simulated).lower()}\n  seed: 7\n  liquidity: {{levels: 5, qty: 100}}\n"
+            f"simulator:\n  enabled: {str(simulated).lower()}\n  seed: 7\n"
+            f"  liquidity: {{levels: 5, qty: 100}}\n"
             f"  reference_prices: {{{refs}}}\n"
         )
         (root / "venues" / f"{name}.yaml").write_text(

@@ -387,7 +387,8 @@ def test_summary_masks_database_password(tree: Path) -> None:
             "config/venues/SIM-A.yaml",
             "AAPL: 190.10",
             "TSLA: 250",
-            "config/venues/SIM-A.yaml: simulator.reference_prices.TSLA: 'TSLA' is not a configured instrument",
+            "config/venues/SIM-A.yaml: simulator.reference_prices.TSLA: "
+            "'TSLA' is not a configured instrument",
         ),
         (
             "config/gateway.yaml",
