@@ -4,14 +4,13 @@ Threading: the client acceptor and the venue initiator are both driven by
 ``poll()`` from one :class:`EngineLoop` thread, so every callback, the order core
 and the journal run on that one thread (the single writer). Each inbound message
 is decoded, applied to the core, journaled in one transaction and only then are
-its reports and child orders sent. In-process simulated venues run on a second
-thread with their own engine and share nothing with the gateway but sockets.
+its reports and child orders sent. In-process simulated venues are engines on the
+same loop: they share the thread, not state, and talk to the gateway over sockets.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import quickfix as fix
@@ -81,7 +80,12 @@ class Gateway:
         self.clients = SessionSide("client", {s.toString(): n for n, s in self.client_sessions.items()}, self)
         self.venues = SessionSide("venue", {s.toString(): n for n, s in self.venue_sessions.items()}, self)
 
-        engines, apps = [], []
+        simulated = [v for v in cfg.venues.values() if v.simulated]
+        self.simulators = SimulatorHost(cfg, simulated) if start_simulators and simulated else None
+        # Simulated venues share the gateway's loop (and thread); listed first so they
+        # are listening before the initiator's first connect.
+        engines = list(self.simulators.engines) if self.simulators else []
+        apps: list = list(self.simulators.venues) if self.simulators else []
         self._settings = []  # QuickFIX keeps pointers into these: they must outlive the engines
         if cfg.clients:
             s = acceptor_settings(cfg, cfg.clients.values())
@@ -106,18 +110,14 @@ class Gateway:
             idle_sleep_s=cfg.engine.idle_sleep_us / 1e6,
             on_tick=self._tick,
         )
-        simulated = [v for v in cfg.venues.values() if v.simulated]
-        self.simulators = SimulatorHost(cfg, simulated) if start_simulators and simulated else None
+        if self.simulators:
+            self.simulators.attach(self.loop)
         self._announced_ready = False
 
     # ------------------------------------------------------------ lifecycle
 
     def run(self) -> None:
         """Run until :meth:`stop`; then log every session out and close the journal."""
-        if self.simulators:
-            sim_thread = threading.Thread(target=self.simulators.run, name="simulators", daemon=True)
-            sim_thread.start()
-            self.simulators.loop.ready.wait(5)
         log.info(
             "fixgw listening for clients on port %d (%s)",
             self.cfg.acceptor.port,
@@ -129,7 +129,7 @@ class Gateway:
             self.shutdown()
 
     def stop(self) -> None:
-        self.loop.stopping.set()
+        self.loop.stop()
 
     def shutdown(self) -> None:
         """Log sessions out and flush; never relies on SocketAcceptor.stop() (it can segfault)."""
@@ -138,8 +138,6 @@ class Gateway:
             if session is not None and session.isLoggedOn():
                 session.logout("fixgw shutting down")
         self.loop.poll_for(1.0)
-        if self.simulators:
-            self.simulators.stop()
         self.journal.close()
         log.info("fixgw stopped")
 

@@ -98,7 +98,7 @@ def venue_sim(config_path: str | None, venues: tuple[str, ...]) -> None:
         signal.signal(sig, lambda *_: host.stop())
     for v in host.venues:
         logging.getLogger("gateway.simulator").info("simulated venue %s on port %d", v.name, v.venue.port)
-    host.run()
+    host.run(cfg)
     logging.shutdown()
     os._exit(0)
 

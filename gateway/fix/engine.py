@@ -1,23 +1,27 @@
 """Drive QuickFIX engines with ``poll()`` on one thread: the single writer.
 
 Every Application callback of every engine in the loop runs on the thread that
-calls :meth:`EngineLoop.run`, so order state needs no locks and no hand-off
-(issue #2 measured 99/174 µs p50/p99 for a poll-driven hop against 224/626 µs
-for ``start()`` with a cross-thread hand-off). ``poll()`` never blocks in this
-binding, so the loop spins while traffic flows and sleeps briefly once idle.
+calls :meth:`EngineLoop.run`, so order state needs no locks and no hand-off.
+``poll()`` never blocks in this binding, so between polls the loop either spins
+(``spin_s`` after the last message: lowest latency, one core busy) or waits in
+the kernel on the process's sockets (:mod:`gateway.fix.wait`), falling back to
+short sleeps where ``/proc/self/fd`` does not exist. ``docs/architecture.md``
+has the measurements behind the defaults.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import queue
+import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.fix.application import GuardedApplication
+from gateway.fix.wait import SocketWaiter
 
 log = logging.getLogger("gateway.fix.engine")
 
@@ -34,7 +38,7 @@ class EngineLoop:
         self,
         engines: list,
         apps: list[GuardedApplication],
-        spin_s: float = 0.2,
+        spin_s: float = 0.0,
         idle_sleep_s: float = 0.0001,
         tick_s: float = 0.1,
         on_tick: Callable[[], None] | None = None,
@@ -45,33 +49,43 @@ class EngineLoop:
         self.idle_sleep_s = idle_sleep_s
         self.tick_s = tick_s
         self.on_tick = on_tick
-        self._inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._inbox: deque[Callable[[], None]] = deque()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
         self._timers: list[_Timer] = []
         self._seq = 0
+        self._waiter = SocketWaiter()
         self.stopping = threading.Event()
         self.ready = threading.Event()  # set once every engine has been polled (sockets bound)
         self.thread: threading.Thread | None = None
 
     def call_soon(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the loop thread (the only thread-safe entry point)."""
-        self._inbox.put(fn)
+        """Run ``fn`` on the loop thread; the only entry point safe from other threads."""
+        self._inbox.append(fn)
+        self._wake_w.send(b"\0")
 
     def call_later(self, delay_s: float, fn: Callable[[], None]) -> None:
         """Loop thread only: run ``fn`` after ``delay_s`` seconds."""
         self._seq += 1
         heapq.heappush(self._timers, _Timer(time.monotonic() + delay_s, self._seq, fn))
 
+    def stop(self) -> None:
+        """Thread-safe: the loop ends after its current round."""
+        self.stopping.set()
+        self._wake_w.send(b"\0")
+
     def run(self) -> None:
         self.thread = threading.current_thread()
         polls = [e.poll for e in self.engines]
         apps = self.apps
-        last_activity = time.monotonic()
-        seen = -1
-        next_tick = last_activity + self.tick_s
-        inbox = self._inbox
+        waiter = self._waiter if self._waiter.available else None
         for poll in polls:
             poll()
         self.ready.set()
+        last_activity = time.monotonic()
+        next_tick = last_activity + self.tick_s
+        seen = -1
+        ready = fruitless = False
         while not self.stopping.is_set():
             for poll in polls:
                 poll()
@@ -80,17 +94,38 @@ class EngineLoop:
             if activity != seen:
                 seen = activity
                 last_activity = now
-            while not inbox.empty():
-                self._run(inbox.get_nowait())
-                last_activity = now
+                fruitless = False
+            else:
+                fruitless = ready
+            if self._inbox:
+                self._drain_inbox()
+                fruitless = False
             while self._timers and self._timers[0].due <= now:
                 self._run(heapq.heappop(self._timers).fn)
             if now >= next_tick:
                 next_tick = now + self.tick_s
                 if self.on_tick:
                     self._run(self.on_tick)
-            if now - last_activity > self.spin_s:
-                time.sleep(self.idle_sleep_s)
+            if now - last_activity < self.spin_s:
+                ready = False
+                continue
+            timeout = next_tick - now
+            if self._timers:
+                timeout = min(timeout, self._timers[0].due - now)
+            timeout = max(timeout, 0.0)
+            if waiter is not None:
+                ready = waiter.wait(timeout, fruitless)
+            else:
+                time.sleep(min(timeout, self.idle_sleep_s))
+
+    def _drain_inbox(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        while self._inbox:
+            self._run(self._inbox.popleft())
 
     def poll_for(self, seconds: float) -> None:
         """Keep the engines turning for a while (used while logging sessions out)."""

@@ -260,21 +260,31 @@ class SimVenue(GuardedApplication):
 
 
 class SimulatorHost:
-    """Runs one or more simulated venues on one poll-driven thread of their own."""
+    """Simulated venues on one engine loop: their own (``fixgw venue-sim``) or the gateway's."""
 
     def __init__(self, cfg: GatewayConfig, venues: list[VenueConfig]):
         self.venues = [SimVenue(cfg, v) for v in venues]
-        self.loop = EngineLoop(
-            [v.acceptor for v in self.venues],
-            list(self.venues),
-            spin_s=cfg.engine.spin_ms / 1000,
-            idle_sleep_s=cfg.engine.idle_sleep_us / 1e6,
-        )
-        for v in self.venues:
-            v.loop = self.loop
+        self.engines = [v.acceptor for v in self.venues]
+        self.loop: EngineLoop | None = None
 
-    def run(self) -> None:
+    def attach(self, loop: EngineLoop) -> None:
+        """Let the venues schedule delayed answers on ``loop`` (whichever thread runs it)."""
+        self.loop = loop
+        for v in self.venues:
+            v.loop = loop
+
+    def run(self, cfg: GatewayConfig) -> None:
+        """Run standalone until :meth:`stop`."""
+        self.attach(
+            EngineLoop(
+                self.engines,
+                list(self.venues),
+                spin_s=cfg.engine.spin_ms / 1000,
+                idle_sleep_s=cfg.engine.idle_sleep_us / 1e6,
+            )
+        )
         self.loop.run()
 
     def stop(self) -> None:
-        self.loop.stopping.set()
+        if self.loop is not None:
+            self.loop.stop()
