@@ -264,6 +264,7 @@ class Gateway:
                 msg, mt = encode_execution_report(report, begin_string), "8"
             else:
                 msg, mt = encode_cancel_reject(report, begin_string), "9"
+            msg.getHeader().setField(t.BeginString, begin_string)  # so the journal's copy is whole
             sends.append((self.client_sessions[report.session], msg))
             events.append(self._event("client_out", report.order_id, report.session, mt, raw(msg)))
             log.info(
@@ -275,7 +276,9 @@ class Gateway:
                 f"{report.exec_type.name} {report.ord_status.name}" if mt == "8" else report.text,
             )
         for cmd in outcome.to_venues:
-            msg = encode_venue_command(cmd, self.cfg.venues[cmd.venue].begin_string)
+            begin_string = self.cfg.venues[cmd.venue].begin_string
+            msg = encode_venue_command(cmd, begin_string)
+            msg.getHeader().setField(t.BeginString, begin_string)
             sends.append((self.venue_sessions[cmd.venue], msg))
             events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
         self.journal.write(events, [to_record(o) for o in outcome.changed])

@@ -169,6 +169,18 @@ def orders_list(config_path: str | None, status: str, session: str | None, limit
         )
 
 
+def _by_earlier_cl_ord_id(journal, cl_ord_id: str):
+    """A ClOrdID replaced or canceled since is not the row's current one: search the chains."""
+    return next(
+        (
+            r
+            for r in journal.orders(limit=100_000)
+            if r.parent_id is None and cl_ord_id in r.doc.get("cl_ord_ids", ())
+        ),
+        None,
+    )
+
+
 def _round(px: str) -> str:
     return px if len(px) <= 12 else f"{float(px):.6f}"
 
@@ -198,7 +210,7 @@ def _order_json(r) -> dict:
 def orders_show(config_path: str | None, as_json: bool, order_id: str) -> None:
     """Show one order (by OrderID or ClOrdID): its children and its journal events."""
     with _journal(config_path) as journal:
-        record = journal.order(order_id)
+        record = journal.order(order_id) or _by_earlier_cl_ord_id(journal, order_id)
         if record is None:
             raise click.ClickException(f"no order {order_id} in the journal")
         parent = journal.order(record.parent_id) if record.parent_id else record
