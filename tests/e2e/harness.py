@@ -38,6 +38,7 @@ def write_config(
     sim_a: bool = True,
     sim_b: bool = True,
     ack_timeout_s: float = 3,
+    sim_a_ack_delay_ms: int = 0,
     extra_clients: dict[str, str] | None = None,
     client_options: str = "",
 ) -> Path:
@@ -75,7 +76,7 @@ instruments:
 {instruments}
 """
     )
-    clients = {"CLIENT1": "4.4", "CLIENT2": "4.2"}
+    clients = {"CLIENT1": "4.4", "CLIENT2": "4.2", "CLIENT3": "FIXT1.1"}
     for name, version in clients.items():
         (root / "clients" / f"{name}.yaml").write_text(
             f'name: {name}\nfix_version: "{version}"\nheartbeat_s: 30\n'
@@ -92,6 +93,7 @@ instruments:
     for name, (version, simulated, refs) in venues.items():
         sim = (
             f"simulator:\n  enabled: {str(simulated).lower()}\n  seed: 7\n"
+            f"  ack_delay_ms: {sim_a_ack_delay_ms if name == 'SIM-A' else 0}\n"
             f"  liquidity: {{levels: 5, qty: 100}}\n"
             f"  reference_prices: {{{refs}}}\n"
         )

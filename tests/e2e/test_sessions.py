@@ -1,0 +1,69 @@
+"""Session-level behaviour beyond the order flow: FIXT 1.1 clients, acknowledgement
+timeouts, and the simulated venue's status answers."""
+
+from __future__ import annotations
+
+import pytest
+from simplefix import FixMessage
+
+from gateway.config import load_config
+from gateway.tools.fixclient import FixClient, FixClientTimeout, field
+from tests.e2e.harness import HOST, Process, connect, exec_type, report_for, start_gateway, write_config
+
+
+def test_fixt11_client_trades_through_a_fix44_venue(gateway, gateway_config, client2, sym_a):
+    c3 = connect(gateway_config, "CLIENT3")
+    try:
+        cl = c3.new_order(sym_a, "buy", 7, "11.5")
+        ack = report_for(c3, cl, exec_type("0"))
+        assert [field(ack, t) for t in (8, 39, 151)] == ["FIXT.1.1", "0", "7"]
+        client2.new_order(sym_a, "sell", 7, "11.5")
+        fill = report_for(c3, cl, exec_type("F"))
+        assert [field(fill, t) for t in (39, 32, 31, 14, 30)] == ["2", "7", "11.5", "7", "SIM-A"]
+    finally:
+        c3.logout()
+
+
+def test_order_the_venue_never_acknowledges_is_rejected_after_the_timeout(tmp_path):
+    config = write_config(tmp_path, ack_timeout_s=0.5, sim_a_ack_delay_ms=1500)
+    gw = start_gateway(config)
+    try:
+        c1 = connect(config, "CLIENT1")
+        cl = c1.new_order("TA01", "buy", 5, "3")
+        rej = report_for(c1, cl, timeout=3)
+        assert [field(rej, t) for t in (150, 39)] == ["8", "8"]
+        assert "no acknowledgement from SIM-A within 0.5s" in field(rej, 58)
+        # The venue's late acknowledgement and cancel confirmation must not reach the client.
+        with pytest.raises(FixClientTimeout):
+            report_for(c1, cl, timeout=2.5)
+        gw.wait_for_log("refused NEW from SIM-A", timeout=1)  # the late ack: logged, not applied
+        c1.logout()
+    finally:
+        gw.stop()
+
+
+def test_simulated_venue_answers_order_mass_status_request(tmp_path):
+    config = write_config(tmp_path, sim_a=False)
+    venue = Process("venue-sim", "--config", str(config), "SIM-A")
+    try:
+        venue.wait_for_log("simulated venue SIM-A")
+        cfg = load_config(config).venues["SIM-A"]
+        gw_side = FixClient(HOST, cfg.port, cfg.gateway_comp_id, cfg.comp_id, cfg.begin_string)
+        gw_side.logon(reset_seq=True)
+        first = gw_side.new_order("TA02", "buy", 10, "1")
+        second = gw_side.new_order("TA02", "sell", 4, "9")
+        for cl in (first, second):
+            assert field(report_for(gw_side, cl, exec_type("0")), 39) == "0"
+        req = FixMessage()
+        req.append_pair(35, "AF")
+        req.append_pair(584, "MS1")
+        req.append_pair(585, "7")  # all orders
+        gw_side.send(req)
+        reports = [gw_side.wait_for(lambda m: field(m, 584) == "MS1", 5) for _ in range(2)]
+        assert sorted(field(r, 11) for r in reports) == sorted([first, second])
+        assert [field(r, 911) for r in reports] == ["2", "2"]
+        assert [field(r, 912) for r in reports] == ["N", "Y"]
+        assert {field(r, 150) for r in reports} == {"I"}
+        gw_side.logout()
+    finally:
+        venue.stop()
