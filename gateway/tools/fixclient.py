@@ -20,6 +20,8 @@ from types import TracebackType
 from simplefix import FixMessage, FixParser
 from simplefix.errors import ParsingError
 
+from gateway.fix.dictionary import BASE_DICTIONARIES, FixDictionary, base_dictionary
+
 __all__ = [
     "FixClient",
     "FixClientError",
@@ -49,249 +51,29 @@ SIDES = {"buy": "1", "sell": "2", "short": "5"}
 ORD_TYPES = {"market": "1", "limit": "2"}
 TIFS = {"day": "0", "gtc": "1", "ioc": "3", "fok": "4"}
 
-MSG_TYPES = {
-    "0": "Heartbeat",
-    "1": "TestRequest",
-    "2": "ResendRequest",
-    "3": "Reject",
-    "4": "SequenceReset",
-    "5": "Logout",
-    "8": "ExecutionReport",
-    "9": "OrderCancelReject",
-    "A": "Logon",
-    "D": "NewOrderSingle",
-    "F": "OrderCancelRequest",
-    "G": "OrderCancelReplaceRequest",
-    "H": "OrderStatusRequest",
-    "j": "BusinessMessageReject",
+# What describe() shows for each order-flow answer, in order. Names and enum meanings come
+# from the data dictionary of the message's own FIX version (fix_specs/, read with lxml).
+_DESCRIBED: dict[str, tuple[int, ...]] = {
+    "8": (11, 41, 37, 150, 39, 103, 54, 55, 32, 31, 14, 151, 6, 30, 38, 40, 44, 59, 58),
+    "9": (11, 41, 37, 39, 434, 102, 58),
+    "3": (45, 372, 371, 373, 58),
+    "j": (45, 372, 379, 380, 58),
 }
-EXEC_TYPES = {  # 1/2 are FIX 4.2 fills, F-I exist from FIX 4.3 on
-    "0": "New",
-    "1": "PartialFill",
-    "2": "Fill",
-    "3": "DoneForDay",
-    "4": "Canceled",
-    "5": "Replaced",
-    "6": "PendingCancel",
-    "7": "Stopped",
-    "8": "Rejected",
-    "9": "Suspended",
-    "A": "PendingNew",
-    "B": "Calculated",
-    "C": "Expired",
-    "D": "Restated",
-    "E": "PendingReplace",
-    "F": "Trade",
-    "G": "TradeCorrect",
-    "H": "TradeCancel",
-    "I": "OrderStatus",
-}
-ORD_STATUSES = {
-    "0": "New",
-    "1": "PartiallyFilled",
-    "2": "Filled",
-    "3": "DoneForDay",
-    "4": "Canceled",
-    "5": "Replaced",
-    "6": "PendingCancel",
-    "7": "Stopped",
-    "8": "Rejected",
-    "9": "Suspended",
-    "A": "PendingNew",
-    "B": "Calculated",
-    "C": "Expired",
-    "D": "AcceptedForBidding",
-    "E": "PendingReplace",
-}
-SIDE_NAMES = {
-    "1": "Buy",
-    "2": "Sell",
-    "3": "BuyMinus",
-    "4": "SellPlus",
-    "5": "SellShort",
-    "6": "SellShortExempt",
-    "7": "Undisclosed",
-    "8": "Cross",
-    "9": "CrossShort",
-}
-ORD_TYPE_NAMES = {"1": "Market", "2": "Limit", "3": "Stop", "4": "StopLimit", "P": "Pegged"}
-TIF_NAMES = {
-    "0": "Day",
-    "1": "GTC",
-    "2": "OPG",
-    "3": "IOC",
-    "4": "FOK",
-    "5": "GTX",
-    "6": "GTD",
-    "7": "AtTheClose",
-}
-CXL_REJ_REASONS = {
-    "0": "TooLateToCancel",
-    "1": "UnknownOrder",
-    "2": "BrokerOption",
-    "3": "AlreadyPendingCancelOrReplace",
-    "4": "UnableToProcessMassCancel",
-    "5": "OrigOrdModTimeMismatch",
-    "6": "DuplicateClOrdID",
-    "99": "Other",
-}
-CXL_REJ_RESPONSE_TO = {"1": "OrderCancelRequest", "2": "OrderCancelReplaceRequest"}
-ORD_REJ_REASONS = {
-    "0": "BrokerOption",
-    "1": "UnknownSymbol",
-    "2": "ExchangeClosed",
-    "3": "OrderExceedsLimit",
-    "4": "TooLateToEnter",
-    "5": "UnknownOrder",
-    "6": "DuplicateOrder",
-    "7": "DuplicateVerbalOrder",
-    "8": "StaleOrder",
-    "9": "TradeAlongRequired",
-    "10": "InvalidInvestorID",
-    "11": "UnsupportedOrderCharacteristic",
-    "12": "SurveillanceOption",
-    "13": "IncorrectQuantity",
-    "14": "IncorrectAllocatedQuantity",
-    "15": "UnknownAccount",
-    "18": "InvalidPriceIncrement",
-    "99": "Other",
-}
-SESSION_REJ_REASONS = {
-    "0": "InvalidTagNumber",
-    "1": "RequiredTagMissing",
-    "2": "TagNotDefinedForMsgType",
-    "3": "UndefinedTag",
-    "4": "TagWithoutValue",
-    "5": "ValueIsIncorrect",
-    "6": "IncorrectDataFormat",
-    "9": "CompIDProblem",
-    "10": "SendingTimeAccuracyProblem",
-    "11": "InvalidMsgType",
-    "13": "TagAppearsMoreThanOnce",
-    "14": "TagOutOfRequiredOrder",
-    "15": "RepeatingGroupOutOfOrder",
-    "16": "IncorrectNumInGroup",
-    "99": "Other",
-}
-BUSINESS_REJ_REASONS = {
-    "0": "Other",
-    "1": "UnknownID",
-    "2": "UnknownSecurity",
-    "3": "UnsupportedMessageType",
-    "4": "ApplicationNotAvailable",
-    "5": "ConditionallyRequiredFieldMissing",
-    "6": "NotAuthorized",
-    "7": "DeliverToFirmNotAvailable",
-    "18": "InvalidPriceIncrement",
-}
-TAG_NAMES = {
-    1: "Account",
-    6: "AvgPx",
-    7: "BeginSeqNo",
-    8: "BeginString",
-    9: "BodyLength",
-    10: "CheckSum",
-    11: "ClOrdID",
-    14: "CumQty",
-    16: "EndSeqNo",
-    17: "ExecID",
-    18: "ExecInst",
-    20: "ExecTransType",
-    21: "HandlInst",
-    30: "LastMkt",
-    31: "LastPx",
-    32: "LastQty",
-    34: "MsgSeqNum",
-    35: "MsgType",
-    36: "NewSeqNo",
-    37: "OrderID",
-    38: "OrderQty",
-    39: "OrdStatus",
-    40: "OrdType",
-    41: "OrigClOrdID",
-    43: "PossDupFlag",
-    44: "Price",
-    45: "RefSeqNum",
-    49: "SenderCompID",
-    52: "SendingTime",
-    54: "Side",
-    55: "Symbol",
-    56: "TargetCompID",
-    58: "Text",
-    59: "TimeInForce",
-    60: "TransactTime",
-    97: "PossResend",
-    98: "EncryptMethod",
-    99: "StopPx",
-    100: "ExDestination",
-    102: "CxlRejReason",
-    103: "OrdRejReason",
-    108: "HeartBtInt",
-    112: "TestReqID",
-    122: "OrigSendingTime",
-    123: "GapFillFlag",
-    141: "ResetSeqNumFlag",
-    150: "ExecType",
-    151: "LeavesQty",
-    371: "RefTagID",
-    372: "RefMsgType",
-    373: "SessionRejectReason",
-    379: "BusinessRejectRefID",
-    380: "BusinessRejectReason",
-    434: "CxlRejResponseTo",
-    790: "OrdStatusReqID",
-    1128: "ApplVerID",
-    1137: "DefaultApplVerID",
-}
+_PLAIN_ENUMS = frozenset({54})  # shown by name only: Side=Buy
 
-# (tag, label, value names or None); a value is shown as code(Name) when names are given.
-_Field = tuple[int, str, dict[str, str] | None]
-_DESCRIBED: dict[str, list[_Field]] = {
-    "8": [
-        (11, "ClOrdID", None),
-        (41, "OrigClOrdID", None),
-        (37, "OrderID", None),
-        (150, "ExecType", EXEC_TYPES),
-        (39, "OrdStatus", ORD_STATUSES),
-        (103, "OrdRejReason", ORD_REJ_REASONS),
-        (54, "Side", SIDE_NAMES),
-        (55, "Symbol", None),
-        (32, "LastQty", None),
-        (31, "LastPx", None),
-        (14, "CumQty", None),
-        (151, "LeavesQty", None),
-        (6, "AvgPx", None),
-        (30, "LastMkt", None),
-        (38, "OrderQty", None),
-        (40, "OrdType", ORD_TYPE_NAMES),
-        (44, "Price", None),
-        (59, "TimeInForce", TIF_NAMES),
-        (58, "Text", None),
-    ],
-    "9": [
-        (11, "ClOrdID", None),
-        (41, "OrigClOrdID", None),
-        (37, "OrderID", None),
-        (39, "OrdStatus", ORD_STATUSES),
-        (434, "CxlRejResponseTo", CXL_REJ_RESPONSE_TO),
-        (102, "CxlRejReason", CXL_REJ_REASONS),
-        (58, "Text", None),
-    ],
-    "3": [
-        (45, "RefSeqNum", None),
-        (372, "RefMsgType", None),
-        (371, "RefTagID", None),
-        (373, "SessionRejectReason", SESSION_REJ_REASONS),
-        (58, "Text", None),
-    ],
-    "j": [
-        (45, "RefSeqNum", None),
-        (372, "RefMsgType", None),
-        (379, "BusinessRejectRefID", None),
-        (380, "BusinessRejectReason", BUSINESS_REJ_REASONS),
-        (58, "Text", None),
-    ],
-}
+
+_FALLBACK = base_dictionary("FIX.4.4")  # session-level tags of FIXT messages, JSON keys
+
+
+def _spec(msg: FixMessage) -> FixDictionary:
+    begin = field(msg, 8)
+    return base_dictionary(begin if begin in BASE_DICTIONARIES else "FIX.4.4")
+
+
+def _camel(description: str) -> str:
+    """Dictionary enum descriptions are SHOUTING_SNAKE: PARTIALLY_FILLED -> PartiallyFilled."""
+    return "".join(word.capitalize() for word in description.split("_"))
+
 
 _B36 = string.digits + string.ascii_uppercase
 _counter = itertools.count(1)
@@ -340,19 +122,21 @@ def new_cl_ord_id() -> str:
 def describe(msg: FixMessage) -> str:
     """One readable line for order-flow answers; any other message as tag=value|tag=value."""
     mtype = field(msg, 35) or "?"
-    spec = _DESCRIBED.get(mtype)
-    if spec is None:
+    tags = _DESCRIBED.get(mtype)
+    if tags is None:
         return "|".join(f"{t.decode()}={_s(v)}" for t, v in msg.pairs if t not in (b"9", b"10"))
-    parts = [MSG_TYPES[mtype]]
-    for tag, label, names in spec:
+    spec = _spec(msg)
+    parts = [spec.messages.get(mtype, mtype)]
+    for tag in tags:
         value = field(msg, tag)
         if value is None:
             continue
-        if names is SIDE_NAMES:
-            value = names.get(value, value)
-        elif names is not None:
-            value = f"{value}({names.get(value, '?')})"
-        parts.append(f"{label}={value}")
+        meaning = spec.enum_name(tag, value) or _FALLBACK.enum_name(tag, value)
+        if meaning and tag in _PLAIN_ENUMS:
+            value = _camel(meaning)
+        elif meaning:
+            value = f"{value}({_camel(meaning)})"
+        parts.append(f"{spec.name(tag) if tag in spec.fields_by_tag else _FALLBACK.name(tag)}={value}")
     return " ".join(parts)
 
 
@@ -360,7 +144,8 @@ def as_dict(msg: FixMessage) -> dict[str, str | list[str]]:
     """Fields keyed by tag name (number for uncommon tags); repeated tags become lists (for JSON)."""
     out: dict[str, str | list[str]] = {}
     for tag, raw in msg.pairs:
-        key, value = TAG_NAMES.get(int(tag), tag.decode()), _s(raw) or ""
+        key, value = _FALLBACK.fields_by_tag.get(int(tag), None), _s(raw) or ""
+        key = key.name if key else tag.decode()
         prev = out.get(key)
         out[key] = value if prev is None else [*([prev] if isinstance(prev, str) else prev), value]
     return out

@@ -533,9 +533,10 @@ def test_describe_fix42_fill() -> None:
         (6, "190.01"),
         (30, "SIM-B"),
     )
+    # FIX 4.2 names tag 32 LastShares: names come from the message's own dictionary
     assert describe(msg) == (
         "ExecutionReport ClOrdID=C1 OrderID=O1 ExecType=2(Fill) OrdStatus=2(Filled) "
-        "Side=Buy Symbol=AAPL LastQty=100 LastPx=190.01 CumQty=100 LeavesQty=0 "
+        "Side=Buy Symbol=AAPL LastShares=100 LastPx=190.01 CumQty=100 LeavesQty=0 "
         "AvgPx=190.01 LastMkt=SIM-B"
     )
     partial = message((8, "FIX.4.2"), (35, "8"), (150, "1"), (39, "1"))
