@@ -29,6 +29,7 @@ from gateway.fix.engine import EngineLoop
 from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
 from gateway.journal import EventRecord, Journal
+from gateway.latency import LatencyRecorder
 from gateway.orders.core import OrderCore, Outcome
 from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, Side
 from gateway.orders.ids import IdGenerator
@@ -113,6 +114,7 @@ class Gateway:
         if self.simulators:
             self.simulators.attach(self.loop)
         self._announced_ready = False
+        self.latency = LatencyRecorder()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -139,6 +141,16 @@ class Gateway:
                 session.logout("fixgw shutting down")
         self.loop.poll_for(1.0)
         self.journal.close()
+        for kind, p in self.latency.summary().items():
+            log.info(
+                "internal latency %s -> send over %d messages (µs): p50 %s p90 %s p99 %s max %s",
+                kind,
+                p["count"],
+                p["p50"],
+                p["p90"],
+                p["p99"],
+                p["max"],
+            )
         log.info("fixgw stopped")
 
     # ------------------------------------------------------------ session events
@@ -161,6 +173,7 @@ class Gateway:
     # ------------------------------------------------------------ messages
 
     def on_message(self, side: str, name: str, msg_type: str, message: fix.Message) -> None:
+        t0 = time.perf_counter_ns()
         inbound = raw(message)
         if side == "client":
             decode = DECODERS.get(msg_type)
@@ -173,6 +186,7 @@ class Gateway:
             else:
                 outcome = _CLIENT_HANDLERS[type(cmd)](self.core, name, cmd)
             self._dispatch(outcome, self._event("client_in", None, name, msg_type, inbound))
+            self.latency.record("client", time.perf_counter_ns() - t0)
             return
         begin_string = self.cfg.venues[name].begin_string
         if msg_type not in ("8", "9"):
@@ -185,6 +199,7 @@ class Gateway:
         else:
             outcome = self.core.venue_execution(report)
         self._dispatch(outcome, self._event("venue_in", None, name, msg_type, inbound))
+        self.latency.record("venue", time.perf_counter_ns() - t0)
 
     def on_message_error(self, side: str, name: str, message: fix.Message | None, exc: BaseException) -> None:
         """Last resort for a message whose handling failed: a BusinessMessageReject, never silence."""

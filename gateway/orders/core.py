@@ -89,6 +89,7 @@ class OrderCore:
         self._by_client: dict[tuple[str, str], ClientOrder] = {}
         self._used_cl_ord_ids: set[tuple[str, str]] = set()
         self._children: dict[tuple[str, str], ChildOrder] = {}
+        self._awaiting_ack: dict[str, ClientOrder] = {}  # PendingNew orders, for check_timeouts
 
     # ------------------------------------------------------------ state queries
 
@@ -115,6 +116,8 @@ class OrderCore:
 
     def _register(self, order: ClientOrder) -> None:
         self.orders[order.order_id] = order
+        if order.status is OrdStatus.PENDING_NEW and order.children:
+            self._awaiting_ack[order.order_id] = order
         for cid in order.cl_ord_ids:
             self._by_client[(order.session, cid)] = order
             self._used_cl_ord_ids.add((order.session, cid))
@@ -198,6 +201,7 @@ class OrderCore:
         )
         child.cl_ord_id = child.child_id
         order.children.append(child)
+        self._awaiting_ack[order.order_id] = order
         self._register_child(child, child.cl_ord_id)
         out.touch(order, child)
         out.to_venues.append(
@@ -611,8 +615,9 @@ class OrderCore:
     def check_timeouts(self, now_ns: int) -> Outcome:
         """Reject orders whose venue never acknowledged them, and pull them from the venue."""
         out = Outcome()
-        for order in self.orders.values():
+        for order in list(self._awaiting_ack.values()):
             if order.status is not OrdStatus.PENDING_NEW:
+                del self._awaiting_ack[order.order_id]  # acknowledged (or rejected) since
                 continue
             for child in order.children:
                 if child.ack_deadline_ns is None or child.ack_deadline_ns > now_ns:

@@ -8,6 +8,7 @@ backends must keep them identically, hence one contract class over a parametrize
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -327,6 +328,18 @@ class TestSqlite:
         with Journal(f"sqlite:///{path}") as j:
             j.write([ev("admin", None, 1)], [])
         assert path.is_file()
+
+    def test_writer_never_checkpoints_and_a_background_thread_does(self, tmp_path: Path) -> None:
+        path = tmp_path / "j.db"
+        with Journal(f"sqlite:///{path}") as j:
+            assert _pragma(j, "wal_autocheckpoint") == 0  # no fsync inside an order's commit
+            for n in range(300):
+                j.write([ev("client_in", f"O{n}", n, "x" * 500)], [order(f"O{n}", n)])
+            # Pages reach the database file only through a checkpoint, i.e. the background one.
+            deadline = time.monotonic() + 5
+            while path.stat().st_size < 150_000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert path.stat().st_size >= 150_000
 
     def test_rejects_unknown_synchronous(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="synchronous"):
