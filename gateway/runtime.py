@@ -25,7 +25,7 @@ from gateway.codec.client import (
 from gateway.codec.fields import CodecError, opt, raw
 from gateway.codec.venue import decode_venue_message, encode_venue_command
 from gateway.config import GatewayConfig
-from gateway.fix.engine import EngineLoop
+from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
 from gateway.journal import EventRecord, Journal
@@ -87,21 +87,16 @@ class Gateway:
         # are listening before the initiator's first connect.
         engines = list(self.simulators.engines) if self.simulators else []
         apps: list = list(self.simulators.venues) if self.simulators else []
-        self._settings = []  # QuickFIX keeps pointers into these: they must outlive the engines
         if cfg.clients:
-            s = acceptor_settings(cfg, cfg.clients.values())
-            self.acceptor = fix.SocketAcceptor(
-                self.clients, fix.FileStoreFactory(s), s, fix.FileLogFactory(s)
+            self.acceptor = QuickFixEngine(
+                fix.SocketAcceptor, self.clients, acceptor_settings(cfg, cfg.clients.values())
             )
-            self._settings.append(s)
             engines.append(self.acceptor)
             apps.append(self.clients)
         if cfg.venues:
-            s = initiator_settings(cfg, cfg.venues.values())
-            self.initiator = fix.SocketInitiator(
-                self.venues, fix.FileStoreFactory(s), s, fix.FileLogFactory(s)
+            self.initiator = QuickFixEngine(
+                fix.SocketInitiator, self.venues, initiator_settings(cfg, cfg.venues.values())
             )
-            self._settings.append(s)
             engines.append(self.initiator)
             apps.append(self.venues)
         self.loop = EngineLoop(

@@ -37,22 +37,14 @@ def encode_venue_command(cmd: VenueCommand, begin_string: str) -> fix.Message:
         _terms(msg, cmd)
         return msg
     if isinstance(cmd, CancelChildOrder):
-        msg = new_message("F")
-        msg.setField(t.OrigClOrdID, cmd.orig_cl_ord_id)
-        msg.setField(t.ClOrdID, cmd.cl_ord_id)
-        if cmd.venue_order_id:
-            msg.setField(t.OrderID, cmd.venue_order_id)
+        msg = _amend("F", cmd)
         msg.setField(t.Symbol, cmd.symbol)
         msg.setField(t.Side, cmd.side.value)
         msg.setField(t.TransactTime, utc_timestamp())
         msg.setField(t.OrderQty, fmt(cmd.qty))
         return msg
     if isinstance(cmd, ReplaceChildOrder):
-        msg = new_message("G")
-        msg.setField(t.OrigClOrdID, cmd.orig_cl_ord_id)
-        msg.setField(t.ClOrdID, cmd.cl_ord_id)
-        if cmd.venue_order_id:
-            msg.setField(t.OrderID, cmd.venue_order_id)
+        msg = _amend("G", cmd)
         msg.setField(t.HandlInst, "1")
         _terms(msg, cmd)
         return msg
@@ -65,6 +57,16 @@ def encode_venue_command(cmd: VenueCommand, begin_string: str) -> fix.Message:
         msg.setField(t.Side, cmd.side.value)
         return msg
     raise TypeError(f"not a venue command: {cmd!r}")
+
+
+def _amend(msg_type: str, cmd: CancelChildOrder | ReplaceChildOrder) -> fix.Message:
+    """Cancel and replace name the order the same way: OrigClOrdID, new ClOrdID, venue OrderID."""
+    msg = new_message(msg_type)
+    msg.setField(t.OrigClOrdID, cmd.orig_cl_ord_id)
+    msg.setField(t.ClOrdID, cmd.cl_ord_id)
+    if cmd.venue_order_id:
+        msg.setField(t.OrderID, cmd.venue_order_id)
+    return msg
 
 
 def _terms(msg: fix.Message, cmd: SendChildOrder | ReplaceChildOrder) -> None:

@@ -20,10 +20,27 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import quickfix as fix
+
 from gateway.fix.application import GuardedApplication
 from gateway.fix.wait import SocketWaiter
 
 log = logging.getLogger("gateway.fix.engine")
+
+
+class QuickFixEngine:
+    """A QuickFIX socket engine together with the settings and factories it points into.
+
+    The C++ engine keeps references to its settings and its store and log factories;
+    a Python wrapper collected early leaves it with dangling pointers, so they live here.
+    """
+
+    def __init__(self, engine_cls: type, application: fix.Application, settings: fix.SessionSettings):
+        self.settings = settings
+        self.store_factory = fix.FileStoreFactory(settings)
+        self.log_factory = fix.FileLogFactory(settings)
+        self.engine = engine_cls(application, self.store_factory, settings, self.log_factory)
+        self.poll = self.engine.poll
 
 
 @dataclass(order=True)

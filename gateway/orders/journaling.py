@@ -8,30 +8,17 @@ from gateway.orders.model import ChildOrder, ClientOrder
 
 def to_record(order: ClientOrder | ChildOrder) -> OrderRecord:
     if isinstance(order, ClientOrder):
-        return OrderRecord(
-            order_id=order.order_id,
-            parent_id=None,
-            session=order.session,
-            cl_ord_id=order.cl_ord_id,
-            symbol=order.symbol,
-            side=order.side.value,
-            status=order.ord_status.value,
-            is_open=order.is_open,
-            qty=str(order.qty),
-            cum_qty=str(order.fills.cum_qty),
-            avg_px=str(order.fills.avg_px),
-            price=None if order.price is None else str(order.price),
-            doc=order.to_doc(),
-            updated_ns=order.updated_ns,
-        )
+        key, parent, session, status = order.order_id, None, order.session, order.ord_status
+    else:
+        key, parent, session, status = order.child_id, order.parent_id, order.venue, order.status
     return OrderRecord(
-        order_id=order.child_id,
-        parent_id=order.parent_id,
-        session=order.venue,
+        order_id=key,
+        parent_id=parent,
+        session=session,
         cl_ord_id=order.cl_ord_id,
         symbol=order.symbol,
         side=order.side.value,
-        status=order.status.value,
+        status=status.value,
         is_open=order.is_open,
         qty=str(order.qty),
         cum_qty=str(order.fills.cum_qty),

@@ -21,7 +21,7 @@ from gateway.codec.client import DECODERS, encode_cancel_reject, encode_executio
 from gateway.codec.fields import CodecError, msg_type, opt
 from gateway.config import GatewayConfig, VenueConfig
 from gateway.fix.application import GuardedApplication
-from gateway.fix.engine import EngineLoop
+from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.settings import simulator_settings
 from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
 from gateway.orders.messages import (
@@ -67,10 +67,7 @@ class SimVenue(GuardedApplication):
                 inst = cfg.instruments.get(symbol)
                 tick = inst.tick_size if inst else Decimal("0.01")
                 self.book.seed(symbol, mid, tick, sim.liquidity_levels, sim.liquidity_qty)
-        self.settings = simulator_settings(cfg, venue)
-        self.acceptor = fix.SocketAcceptor(
-            self, fix.FileStoreFactory(self.settings), self.settings, fix.FileLogFactory(self.settings)
-        )
+        self.acceptor = QuickFixEngine(fix.SocketAcceptor, self, simulator_settings(cfg, venue))
 
     # ------------------------------------------------------------ FIX callbacks
 
