@@ -22,7 +22,7 @@ from gateway.codec.client import (
     encode_cancel_reject,
     encode_execution_report,
 )
-from gateway.codec.fields import CodecError, opt, raw
+from gateway.codec.fields import CodecError, msg_type, opt, raw
 from gateway.codec.venue import decode_venue_message, encode_venue_command
 from gateway.config import GatewayConfig
 from gateway.fix.engine import EngineLoop, QuickFixEngine
@@ -200,10 +200,8 @@ class Gateway:
         """Last resort for a message whose handling failed: a BusinessMessageReject, never silence."""
         if message is None or side != "client" or name not in self.client_sessions:
             return
-        from gateway.codec.fields import msg_type as get_msg_type
-
         reject = encode_business_reject(
-            get_msg_type(message),
+            msg_type(message),
             opt(message.getHeader(), t.MsgSeqNum),
             opt(message, t.ClOrdID),
             "0",

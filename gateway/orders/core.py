@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from gateway.orders.enums import (
     CxlRejReason,
@@ -654,7 +653,3 @@ def _rej_reason(value: str | None) -> OrdRejReason:
         return OrdRejReason(value) if value is not None else OrdRejReason.OTHER
     except ValueError:
         return OrdRejReason.OTHER
-
-
-def to_decimal(value: str | None) -> Decimal | None:
-    return None if value in (None, "") else Decimal(value)

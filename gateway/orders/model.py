@@ -162,12 +162,6 @@ class ClientOrder:
         """A pending cancel/replace outlives a terminal status: the venue still answers it."""
         self.status = next_status(self.status, event)
 
-    def child_by_cl_ord_id(self, cl_ord_id: str) -> ChildOrder | None:
-        for c in self.children:
-            if c.cl_ord_id == cl_ord_id or (c.pending and c.pending.cl_ord_id == cl_ord_id):
-                return c
-        return None
-
     def to_doc(self) -> dict[str, Any]:
         return {
             "order_id": self.order_id,

@@ -17,7 +17,12 @@ from decimal import Decimal
 import quickfix as fix
 
 from gateway.codec import tags as t
-from gateway.codec.client import DECODERS, encode_cancel_reject, encode_execution_report
+from gateway.codec.client import (
+    DECODERS,
+    encode_business_reject,
+    encode_cancel_reject,
+    encode_execution_report,
+)
 from gateway.codec.fields import CodecError, msg_type, opt
 from gateway.config import GatewayConfig, VenueConfig
 from gateway.fix.application import GuardedApplication
@@ -240,8 +245,6 @@ class SimVenue(GuardedApplication):
         )
 
     def _business_reject(self, mt: str, message: fix.Message, text: str) -> fix.Message:
-        from gateway.codec.client import encode_business_reject
-
         return encode_business_reject(
             mt, opt(message.getHeader(), t.MsgSeqNum), opt(message, t.ClOrdID), "0", text
         )
