@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 import gateway
+from gateway.simulator.seeding import READERS
 
 from .model import (
     BEGIN_STRINGS,
@@ -31,6 +32,7 @@ from .model import (
     GatewayConfig,
     Instrument,
     Schedule,
+    SeedSource,
     SimulatorConfig,
     StoreConfig,
     VenueConfig,
@@ -305,7 +307,16 @@ _SESSION_KEYS = (
 )
 _CLIENT_KEYS = _SESSION_KEYS
 _VENUE_KEYS = (*_SESSION_KEYS[:1], "host", "port", *_SESSION_KEYS[1:], "reconnect_s", "simulator")
-_SIMULATOR_KEYS = ("enabled", "ack_delay_ms", "reject_probability", "seed", "liquidity", "reference_prices")
+_SIMULATOR_KEYS = (
+    "enabled",
+    "ack_delay_ms",
+    "reject_probability",
+    "seed",
+    "liquidity",
+    "reference_prices",
+    "seed_from",
+)
+_SEED_SOURCE_KEYS = ("file", "format", "symbol", "as_symbol")
 
 
 def _session_fields(sec: _Section, path: Path, home: Path, gateway_comp_id: str) -> dict[str, Any]:
@@ -349,7 +360,27 @@ def _client(path: Path, home: Path, gateway_comp_id: str) -> ClientConfig:
     return ClientConfig(**_session_fields(sec, path, home, gateway_comp_id))
 
 
-def _simulator(parent: _Section) -> SimulatorConfig | None:
+def _seed_sources(sim: _Section, home: Path) -> tuple[SeedSource, ...]:
+    raw = sim.get("seed_from", [])
+    if not isinstance(raw, list):
+        sim.fail(f"expected a list of seed sources, got {_show(raw)}", "seed_from")
+    symbol_re, symbol_what = re.compile(r"\S+"), "a symbol without spaces"
+    sources = []
+    for index, item in enumerate(raw):
+        sec = _Section(item, sim.file, f"{sim.key_path('seed_from')}[{index}]", _SEED_SOURCE_KEYS)
+        file = _resolve(home, sec.string("file", what="a path to a market data file"))
+        if not file.is_file():
+            sec.fail(f"file not found: {file}", "file")
+        fmt = sec.choice("format", tuple(READERS))
+        symbol = sec.string("symbol", None, pattern=symbol_re, what=symbol_what)
+        as_symbol = sec.string("as_symbol", symbol, pattern=symbol_re, what=symbol_what)
+        if as_symbol is None:
+            sec.fail("required when symbol is not given", "as_symbol")
+        sources.append(SeedSource(file=file, format=fmt, symbol=symbol, as_symbol=as_symbol))
+    return tuple(sources)
+
+
+def _simulator(parent: _Section, home: Path) -> SimulatorConfig | None:
     if parent.raw.get("simulator") is None:
         return None
     sec = parent.section("simulator", _SIMULATOR_KEYS)
@@ -375,6 +406,7 @@ def _simulator(parent: _Section) -> SimulatorConfig | None:
         liquidity_levels=levels,
         liquidity_qty=qty,
         reference_prices=prices,
+        seed_from=_seed_sources(sec, home),
     )
 
 
@@ -386,7 +418,7 @@ def _venue(path: Path, home: Path, gateway_comp_id: str) -> VenueConfig:
         host=sec.string("host", what="a host name or IP address", pattern=re.compile(r"\S+")),
         port=sec.integer("port", lo=1, hi=65535),
         reconnect_s=sec.integer("reconnect_s", 5, lo=1),
-        simulator=_simulator(sec),
+        simulator=_simulator(sec, home),
     )
 
 
@@ -448,6 +480,13 @@ def _cross_check(cfg: GatewayConfig) -> None:
                     _display(venue.source),
                     f"{symbol!r} is not a configured instrument",
                     f"simulator.reference_prices.{symbol}",
+                )
+        for index, src in enumerate(venue.simulator.seed_from):
+            if src.as_symbol not in cfg.instruments:
+                raise ConfigError(
+                    _display(venue.source),
+                    f"{src.as_symbol!r} is not a configured instrument",
+                    f"simulator.seed_from[{index}].as_symbol",
                 )
 
     # Session identity: QuickFIX keys sessions by CompID pair, and the router finds a client or venue

@@ -90,8 +90,21 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SeedSource:
+    """Recorded market data whose snapshot seeds a simulated book (``format`` names a seeding reader).
+
+    ``symbol`` filters the file's symbol column (None: every row); the orders rest as ``as_symbol``.
+    """
+
+    file: Path
+    format: str
+    symbol: str | None
+    as_symbol: str
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatorConfig:
-    """An in-process simulated venue; its book is seeded around ``reference_prices``."""
+    """An in-process simulated venue; its book is seeded around ``reference_prices`` and ``seed_from``."""
 
     enabled: bool
     ack_delay_ms: int
@@ -100,6 +113,7 @@ class SimulatorConfig:
     liquidity_levels: int
     liquidity_qty: Decimal
     reference_prices: dict[str, Decimal]
+    seed_from: tuple[SeedSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

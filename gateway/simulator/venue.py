@@ -48,6 +48,7 @@ from gateway.simulator.book import (
     Replaced,
     SimOrder,
 )
+from gateway.simulator.seeding import READERS, seed_book
 
 log = logging.getLogger("gateway.simulator")
 
@@ -72,6 +73,10 @@ class SimVenue(GuardedApplication):
                 inst = cfg.instruments.get(symbol)
                 tick = inst.tick_size if inst else Decimal("0.01")
                 self.book.seed(symbol, mid, tick, sim.liquidity_levels, sim.liquidity_qty)
+            for n, src in enumerate(sim.seed_from, 1):
+                orders = READERS[src.format](src.file, src.symbol)
+                seed_book(self.book, src.as_symbol, orders, id_prefix=f"DATA{n}-")
+                log.info("%s: seeded %d %s orders from %s", self.name, len(orders), src.as_symbol, src.file)
         self.acceptor = QuickFixEngine(fix.SocketAcceptor, self, simulator_settings(cfg, venue))
 
     # ------------------------------------------------------------ FIX callbacks

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.config.loader import FIX_SPECS_DIR
+from gateway.config.model import SeedSource
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -536,3 +537,73 @@ def test_disabled_simulator_may_share_port_with_remote_host(tree: Path) -> None:
 def test_local_external_venue_on_acceptor_port(tree: Path) -> None:
     write(tree, "config/venues/SIM-A.yaml", "name: SIM-A\nhost: localhost\nport: 9878\nfix_version: '4.4'\n")
     assert error(tree).startswith("config/venues/SIM-A.yaml: port: 9878 is the gateway's own acceptor")
+
+
+# ---------------------------------------------------------------------------------- seed_from
+
+
+def seed_from(tree: Path, entry: str) -> None:
+    """Give SIM-A a ``seed_from`` list with one flow-mapping entry, and an ESH4 instrument."""
+    write(tree, "data/esh4.csv.gz", "")
+    gateway = (tree / "config/gateway.yaml").read_text()
+    instrument = '  - {symbol: ESH4, tick_size: "0.25", lot_size: 1, currency: USD, venue: SIM-A}\n'
+    (tree / "config/gateway.yaml").write_text(gateway + instrument)
+    write(tree, "config/venues/SIM-A.yaml", VENUE + f"  seed_from:\n    - {entry}\n")
+
+
+def test_seed_from_valid_entry(tree: Path) -> None:
+    seed_from(tree, "{file: data/esh4.csv.gz, format: cme_mbo, symbol: ESH4}")
+    write(tree, "config/venues/SIM-B.yaml", VENUE.replace("SIM-A", "SIM-B").replace("9881", "9882"))
+    cfg = load_config("config/gateway.yaml")
+    sim = cfg.venues["SIM-A"].simulator
+    assert sim is not None
+    assert sim.seed_from == (SeedSource(tree / "data/esh4.csv.gz", "cme_mbo", "ESH4", "ESH4"),)
+    other = cfg.venues["SIM-B"].simulator
+    assert other is not None and other.seed_from == ()
+
+
+def test_seed_from_as_symbol_renames(tree: Path) -> None:
+    seed_from(tree, "{file: data/esh4.csv.gz, format: binance_depth, as_symbol: ESH4}")
+    sim = load_config("config/gateway.yaml").venues["SIM-A"].simulator
+    assert sim is not None
+    assert sim.seed_from[0].symbol is None and sim.seed_from[0].as_symbol == "ESH4"
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            "{file: data/esh4.csv.gz, format: itch, symbol: ESH4}",
+            "config/venues/SIM-A.yaml: simulator.seed_from[0].format: "
+            "expected one of: cme_mbo, binance_depth, got 'itch'",
+        ),
+        (
+            "{file: data/nope.csv.gz, format: cme_mbo, symbol: ESH4}",
+            "config/venues/SIM-A.yaml: simulator.seed_from[0].file: file not found: ",
+        ),
+        (
+            "{file: data/esh4.csv.gz, format: cme_mbo, symbol: ESH4, as_symbol: ESM4}",
+            "config/venues/SIM-A.yaml: simulator.seed_from[0].as_symbol: "
+            "'ESM4' is not a configured instrument",
+        ),
+        (
+            "{file: data/esh4.csv.gz, format: cme_mbo}",
+            "config/venues/SIM-A.yaml: simulator.seed_from[0].as_symbol: required when symbol is not given",
+        ),
+        (
+            "{file: data/esh4.csv.gz, format: cme_mbo, symbol: ESH4, sym: x}",
+            "config/venues/SIM-A.yaml: simulator.seed_from[0]: unknown key 'sym' "
+            "(expected one of: file, format, symbol, as_symbol)",
+        ),
+    ],
+)
+def test_seed_from_mistake_is_reported(tree: Path, entry: str, expected: str) -> None:
+    seed_from(tree, entry)
+    assert error(tree).startswith(expected)
+
+
+def test_seed_from_must_be_a_list(tree: Path) -> None:
+    write(tree, "config/venues/SIM-A.yaml", VENUE + "  seed_from: {file: x}\n")
+    assert error(tree) == (
+        "config/venues/SIM-A.yaml: simulator.seed_from: expected a list of seed sources, got a mapping"
+    )
