@@ -81,7 +81,7 @@ def test_shipped_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(v.simulated for v in cfg.venues.values())
     assert cfg.venues["SIM-B"].simulator is not None
     assert cfg.venues["SIM-B"].simulator.reference_prices == {
-        "ESH4": Decimal("4780.00"),
+        "ESH4": Decimal("4799.25"),
         "EURUSD": Decimal("1.10000"),
     }
     assert list(cfg.instruments) == ["AAPL", "MSFT", "ESH4", "EURUSD", "BTCUSDT"]
