@@ -89,6 +89,7 @@ class OrderCore:
         self._used_cl_ord_ids: set[tuple[str, str]] = set()
         self._children: dict[tuple[str, str], ChildOrder] = {}
         self._awaiting_ack: dict[str, ClientOrder] = {}  # PendingNew orders, for check_timeouts
+        self._awaiting_change: dict[str, ClientOrder] = {}  # pending cancel/replace, likewise
 
     # ------------------------------------------------------------ state queries
 
@@ -122,6 +123,8 @@ class OrderCore:
             self._used_cl_ord_ids.add((order.session, cid))
         if order.pending:
             self._by_client[(order.session, order.pending.cl_ord_id)] = order
+            if order.pending.deadline_ns is not None:
+                self._awaiting_change[order.order_id] = order
             self._used_cl_ord_ids.add((order.session, order.pending.cl_ord_id))
 
     def _register_child(self, child: ChildOrder, cl_ord_id: str) -> None:
@@ -283,6 +286,7 @@ class OrderCore:
             )
             return out
         order.pending = PendingChange(OrdStatus.PENDING_CANCEL, cmd.cl_ord_id, order.cl_ord_id)
+        order.pending.deadline_ns = self.clock() + self.ack_timeout_ns
         order.cl_ord_ids.append(cmd.cl_ord_id)
         self._register(order)
         order.updated_ns = self.clock()
@@ -355,6 +359,7 @@ class OrderCore:
             cmd.price,
             cmd.ord_type,
             cmd.tif,
+            self.clock() + self.ack_timeout_ns,
         )
         order.cl_ord_ids.append(cmd.cl_ord_id)
         self._register(order)
@@ -612,7 +617,8 @@ class OrderCore:
     # ------------------------------------------------------------ timers
 
     def check_timeouts(self, now_ns: int) -> Outcome:
-        """Reject orders whose venue never acknowledged them, and pull them from the venue."""
+        """Reject orders whose venue never acknowledged them (and pull them from the venue);
+        refuse cancels and replaces the venue never answered, so no order stays pending."""
         out = Outcome()
         for order in list(self._awaiting_ack.values()):
             if order.status is not OrdStatus.PENDING_NEW:
@@ -645,6 +651,40 @@ class OrderCore:
                     f"no acknowledgement from {order.children[0].venue} within {secs:g}s; cancel sent",
                     out,
                 )
+        for order in list(self._awaiting_change.values()):
+            pending = order.pending
+            if pending is None or pending.deadline_ns is None:
+                del self._awaiting_change[order.order_id]  # answered since
+                continue
+            if pending.deadline_ns > now_ns:
+                continue
+            del self._awaiting_change[order.order_id]
+            order.pending = None
+            order.updated_ns = now_ns
+            venues = sorted({c.venue for c in order.children if c.pending is not None})
+            for child in order.children:
+                child.pending = None  # its ClOrdIDs stay known: a late answer is still matched
+                out.touch(child)
+            out.touch(order)
+            secs = self.ack_timeout_ns / 1e9
+            text = f"no answer from {', '.join(venues) or 'the venue'} within {secs:g}s; order unchanged"
+            response_to = (
+                CxlRejResponseTo.CANCEL
+                if pending.kind is OrdStatus.PENDING_CANCEL
+                else CxlRejResponseTo.REPLACE
+            )
+            out.to_clients.append(
+                cancel_reject(
+                    order.session,
+                    order,
+                    pending.cl_ord_id,
+                    pending.orig_cl_ord_id,
+                    response_to,
+                    CxlRejReason.BROKER_OPTION,
+                    text,
+                )
+            )
+            out.note(order.order_id, f"{response_to.name.lower()} timed out: {text}")
         return out
 
 

@@ -29,6 +29,7 @@ class PendingChange:
     price: Decimal | None = None
     ord_type: OrdType | None = None
     tif: TimeInForce | None = None
+    deadline_ns: int | None = None  # parent only: when the client hears "no answer from the venue"
 
 
 @dataclass
@@ -227,6 +228,7 @@ def _pending_doc(p: PendingChange | None) -> dict[str, Any] | None:
         "price": _s(p.price),
         "ord_type": p.ord_type.value if p.ord_type else None,
         "tif": p.tif.value if p.tif else None,
+        "deadline_ns": p.deadline_ns,
     }
 
 
@@ -241,4 +243,5 @@ def _pending_from(d: dict[str, Any] | None) -> PendingChange | None:
         price=_d(d["price"]),
         ord_type=OrdType(d["ord_type"]) if d["ord_type"] else None,
         tif=TimeInForce(d["tif"]) if d["tif"] else None,
+        deadline_ns=d.get("deadline_ns"),
     )

@@ -145,6 +145,9 @@ class SimVenue(GuardedApplication):
             if events and isinstance(events[0], CancelRejected):
                 self._send(session_id, self._cancel_reject(events[0], cmd, order))
                 return
+            if isinstance(cmd, CancelOrder):
+                self._publish(events, canceled_from=cmd.orig_cl_ord_id)
+                return
         elif isinstance(cmd, RequestStatus):
             order = self.book.find(owner, cmd.cl_ord_id)
             self._send(session_id, self._status_report(order, cmd))
@@ -153,17 +156,20 @@ class SimVenue(GuardedApplication):
             return
         self._publish(events)
 
-    def _publish(self, events: list[BookEvent]) -> None:
-        """Send each event's report to the session that owns the order (seeded liquidity has none)."""
+    def _publish(self, events: list[BookEvent], canceled_from: str | None = None) -> None:
+        """Send each event's report to the session that owns the order (seeded liquidity has none).
+
+        ``canceled_from`` is the OrigClOrdID of the cancel request that produced these events.
+        """
         for ev in events:
             if isinstance(ev, CancelRejected):
                 continue
             order = ev.order
             if order.owner is None or order.owner not in self.sessions:
                 continue
-            self._send(self.sessions[order.owner], self._report(ev))
+            self._send(self.sessions[order.owner], self._report(ev, canceled_from))
 
-    def _report(self, ev: BookEvent) -> ExecutionReport:
+    def _report(self, ev: BookEvent, canceled_from: str | None = None) -> ExecutionReport:
         order = ev.order
         kw: dict = {}
         if isinstance(ev, Accepted):
@@ -171,7 +177,7 @@ class SimVenue(GuardedApplication):
         elif isinstance(ev, Fill):
             exec_type, kw = ExecType.TRADE, {"last_qty": ev.qty, "last_px": ev.price, "last_mkt": self.name}
         elif isinstance(ev, Canceled):
-            exec_type, kw = ExecType.CANCELED, {"text": ev.reason}
+            exec_type, kw = ExecType.CANCELED, {"text": ev.reason, "orig_cl_ord_id": canceled_from}
         elif isinstance(ev, Replaced):
             exec_type, kw = ExecType.REPLACED, {"orig_cl_ord_id": ev.orig_cl_ord_id}
         else:

@@ -67,3 +67,22 @@ def test_simulated_venue_answers_order_mass_status_request(tmp_path):
         gw_side.logout()
     finally:
         venue.stop()
+
+
+def test_simulated_venue_cancel_confirmation_names_the_original_order(tmp_path):
+    config = write_config(tmp_path, sim_a=False)
+    venue = Process("venue-sim", "--config", str(config), "SIM-A")
+    try:
+        venue.wait_for_log("simulated venue SIM-A")
+        cfg = load_config(config).venues["SIM-A"]
+        gw_side = FixClient(HOST, cfg.port, cfg.gateway_comp_id, cfg.comp_id, cfg.begin_string)
+        gw_side.logon(reset_seq=True)
+        cl = gw_side.new_order("TA03", "buy", 10, "1")
+        report_for(gw_side, cl, exec_type("0"))
+        cxl = gw_side.cancel(cl, "TA03", "buy", 10)
+        done = report_for(gw_side, cxl, exec_type("4"))
+        assert [field(done, t) for t in (39, 41, 151)] == ["4", cl, "0"]
+        gw_side.logout()
+    finally:
+        venue.stop()
+

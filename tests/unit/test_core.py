@@ -1062,6 +1062,50 @@ def test_check_timeouts_when_acknowledged_then_nothing(core: OrderCore) -> None:
     assert (out.to_clients, out.to_venues, out.changed) == ([], [], [])
 
 
+@pytest.mark.parametrize(
+    ("request_change", "response_to"),
+    [
+        (lambda core: core.cancel_order(S1, cancel("C2", "C1")), CxlRejResponseTo.CANCEL),
+        (lambda core: core.replace_order(S1, replace("C2", "C1", "150")), CxlRejResponseTo.REPLACE),
+    ],
+    ids=["cancel", "replace"],
+)
+def test_check_timeouts_when_venue_never_answers_a_change_then_client_refused_and_order_unchanged(
+    core: OrderCore, clock: FakeClock, request_change, response_to
+) -> None:
+    order = working(core)
+    request_change(core)
+    assert order.ord_status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE)
+
+    early = core.check_timeouts(T0 + ACK_TIMEOUT_NS - 1)
+    assert early.to_clients == []
+
+    out = core.check_timeouts(T0 + ACK_TIMEOUT_NS)
+    rej = only_reject(out)
+    assert (rej.cl_ord_id, rej.orig_cl_ord_id, rej.response_to) == ("C2", "C1", response_to)
+    assert (rej.reason, rej.ord_status) == (CxlRejReason.BROKER_OPTION, OrdStatus.NEW)
+    assert rej.text == "no answer from XNYS within 5s; order unchanged"
+    assert order.pending is None and order.children[0].pending is None
+    assert (order.qty, order.cl_ord_id) == (D(100), "C1")
+    assert core.check_timeouts(T0 + 2 * ACK_TIMEOUT_NS).to_clients == []
+
+    # the client may try again, and a late venue cancel still reaches it
+    again = core.cancel_order(S1, cancel("C3", "C1"))
+    assert only_er(again).exec_type is ExecType.PENDING_CANCEL
+    done = core.venue_execution(vexec("GT-3", ExecType.CANCELED, OrdStatus.CANCELED, "X-c"))
+    assert (only_er(done).ord_status, order.cl_ord_id) == (OrdStatus.CANCELED, "C3")
+
+
+def test_check_timeouts_when_change_answered_then_nothing(core: OrderCore) -> None:
+    working(core)
+    core.cancel_order(S1, cancel("C2", "C1"))
+    core.venue_execution(vexec("GT-2", ExecType.CANCELED, OrdStatus.CANCELED, "X-c"))
+
+    out = core.check_timeouts(T0 + 10 * ACK_TIMEOUT_NS)
+
+    assert (out.to_clients, out.to_venues) == ([], [])
+
+
 # ---------------------------------------------------------------- status requests
 
 
