@@ -130,11 +130,15 @@ class Gateway:
 
     def shutdown(self) -> None:
         """Log sessions out and flush; never relies on SocketAcceptor.stop() (it can segfault)."""
-        for sid in [*self.client_sessions.values(), *self.venue_sessions.values()]:
-            session = fix.Session.lookupSession(sid)
-            if session is not None and session.isLoggedOn():
+        sessions = [
+            fix.Session.lookupSession(sid)
+            for sid in [*self.client_sessions.values(), *self.venue_sessions.values()]
+        ]
+        sessions = [s for s in sessions if s is not None]
+        for session in sessions:
+            if session.isLoggedOn():
                 session.logout("fixgw shutting down")
-        self.loop.poll_for(1.0)
+        self.loop.poll_for(2.0, until=lambda: not any(s.isLoggedOn() for s in sessions))
         self.journal.close()
         for kind, p in self.latency.summary().items():
             log.info(

@@ -144,10 +144,11 @@ class EngineLoop:
         while self._inbox:
             self._run(self._inbox.popleft())
 
-    def poll_for(self, seconds: float) -> None:
-        """Keep the engines turning for a while (used while logging sessions out)."""
+    def poll_for(self, seconds: float, until: Callable[[], bool] | None = None) -> None:
+        """Keep the engines turning for up to ``seconds``, or until ``until()`` holds
+        (used while logging sessions out)."""
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and not (until and until()):
             for e in self.engines:
                 e.poll()
             time.sleep(0.001)
