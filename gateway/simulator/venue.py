@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import time
 from decimal import Decimal
 
 import quickfix as fix
@@ -29,6 +30,7 @@ from gateway.fix.application import GuardedApplication
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.settings import simulator_settings
 from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
+from gateway.orders.ids import base36
 from gateway.orders.messages import (
     CancelOrder,
     CancelReject,
@@ -64,7 +66,9 @@ class SimVenue(GuardedApplication):
         self.ack_delay_s = (sim.ack_delay_ms / 1000) if sim else 0.0
         self.reject_probability = sim.reject_probability if sim else 0.0
         self.rng = random.Random(sim.seed if sim else 0)
-        self.book = MatchingEngine(order_id_prefix=f"{venue.name}-")
+        # Identifiers carry the start time, as a real venue's never repeat across its restarts.
+        self.id_prefix = f"{venue.name}-{base36(time.time_ns() // 1_000_000)}-"
+        self.book = MatchingEngine(order_id_prefix=self.id_prefix)
         self._exec_ids = itertools.count(1)
         self.sessions: dict[str, fix.SessionID] = {}
         self.loop: EngineLoop | None = None
@@ -116,7 +120,7 @@ class SimVenue(GuardedApplication):
         if isinstance(cmd, NewOrder):
             if self.reject_probability and self.rng.random() < self.reject_probability:
                 order = SimOrder(
-                    f"{self.name}-R{next(self._exec_ids)}",
+                    f"{self.id_prefix}R{next(self._exec_ids)}",
                     owner,
                     cmd.cl_ord_id,
                     cmd.symbol,
@@ -191,7 +195,7 @@ class SimVenue(GuardedApplication):
             order_id=order.order_id,
             cl_ord_id=order.cl_ord_id,
             orig_cl_ord_id=kw.pop("orig_cl_ord_id", None),
-            exec_id=f"{self.name}-X{next(self._exec_ids)}",
+            exec_id=f"{self.id_prefix}X{next(self._exec_ids)}",
             exec_type=exec_type,
             ord_status=order.status,
             symbol=order.symbol,
