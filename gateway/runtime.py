@@ -10,6 +10,7 @@ same loop: they share the thread, not state, and talk to the gateway over socket
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 
@@ -25,6 +26,7 @@ from gateway.codec.client import (
 from gateway.codec.fields import CodecError, msg_type, opt, raw
 from gateway.codec.venue import decode_venue_message, encode_venue_command
 from gateway.config import GatewayConfig
+from gateway.control import ControlServer
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
@@ -33,7 +35,7 @@ from gateway.latency import LatencyRecorder
 from gateway.orders.core import OrderCore, Outcome
 from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, Side
 from gateway.orders.ids import IdGenerator
-from gateway.orders.journaling import restore, to_record
+from gateway.orders.journaling import position_record, restore, to_record
 from gateway.orders.messages import (
     CancelOrder,
     ExecutionReport,
@@ -43,6 +45,8 @@ from gateway.orders.messages import (
     VenueCancelReject,
 )
 from gateway.orders.reports import cancel_reject, reject_unknown
+from gateway.risk.pretrade import PreTrade
+from gateway.risk.trading_state import TradingState
 from gateway.simulator.venue import SimulatorHost
 
 log = logging.getLogger("gateway")
@@ -66,11 +70,12 @@ class Gateway:
             venues=cfg.venues,
             ack_timeout_ns=int(cfg.ack_timeout_s * 1e9),
             clock=time.time_ns,
+            pretrade=PreTrade.from_config(cfg, time.time_ns),
         )
-        orders, used = restore(self.journal)
-        self.core.restore(orders, used)
-        if orders:
-            log.info("restored %d open orders from the journal", len(orders))
+        orders, used, positions = restore(self.journal)
+        self.core.restore(orders, used, positions)
+        if orders or positions:
+            log.info("restored %d open orders and %d positions from the journal", len(orders), len(positions))
 
         self.client_sessions = {
             c.name: session_id(c.begin_string, c.gateway_comp_id, c.comp_id) for c in cfg.clients.values()
@@ -108,6 +113,8 @@ class Gateway:
         )
         if self.simulators:
             self.simulators.attach(self.loop)
+        self.control = ControlServer(cfg.sessions_dir / "control.sock", self.on_control)
+        self.loop.engines.append(self.control)
         self._announced_ready = False
         self.latency = LatencyRecorder()
 
@@ -139,6 +146,7 @@ class Gateway:
             if session.isLoggedOn():
                 session.logout("fixgw shutting down")
         self.loop.poll_for(2.0, until=lambda: not any(s.isLoggedOn() for s in sessions))
+        self.control.close()
         self.journal.close()
         for kind, p in self.latency.summary().items():
             log.info(
@@ -151,6 +159,84 @@ class Gateway:
                 p["max"],
             )
         log.info("fixgw stopped")
+
+    # ------------------------------------------------------------ operator actions
+
+    def kill_switch(self, engage: bool, scope: str, target: str | None = None, reason: str = "") -> dict:
+        """Engage or release the kill switch (loop thread; see :meth:`call` from elsewhere).
+
+        Engaging halts the scope and cancels every working order in it at the venues; the
+        reply lists the OrderIDs being canceled. Journaled like any other event.
+        """
+        self._check_scope(scope, target)
+        outcome = self.core.kill_switch(engage, scope, target if scope != "global" else None, reason)
+        verb = "engaged" if engage else "released"
+        self._dispatch(
+            outcome, self._event("admin", None, target, None, f"kill switch {verb}: {scope} {target or ''}")
+        )
+        return {
+            "scope": scope,
+            "target": target,
+            "engaged": engage,
+            "canceling": outcome.canceled,
+            "trading_state": self.core.pretrade.states.snapshot(),
+        }
+
+    def set_trading_state(self, scope: str, target: str | None, state: str, reason: str = "") -> None:
+        """Set ACTIVE, REDUCING or HALTED by hand (HALTED here cancels nothing: that is the kill switch)."""
+        try:
+            value = TradingState[state.upper()]
+        except KeyError:
+            raise ValueError(f"state must be active, reducing or halted, not {state!r}") from None
+        self._check_scope(scope, target)
+        change = self.core.pretrade.states.set(
+            scope, target if scope != "global" else None, value, reason or "operator"
+        )
+        outcome = Outcome()
+        self.core.state_changed(change, outcome)
+        self._dispatch(
+            outcome,
+            self._event(
+                "admin", None, target, None, f"trading state set: {scope} {target or ''} {value.name}"
+            ),
+        )
+
+    def _check_scope(self, scope: str, target: str | None) -> None:
+        if scope not in ("global", "client", "venue"):
+            raise ValueError(f"scope must be global, client or venue, not {scope!r}")
+        if scope == "client" and target not in self.client_sessions:
+            raise ValueError(f"unknown client session {target!r}")
+        if scope == "venue" and target not in self.venue_sessions:
+            raise ValueError(f"unknown venue {target!r}")
+
+    def trading_state(self) -> dict:
+        return self.core.pretrade.states.snapshot()
+
+    def call(self, fn, timeout: float = 10.0):
+        """Run ``fn`` on the loop thread from any other thread and return its result."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self.loop.call_soon(run)
+        return future.result(timeout)
+
+    def on_control(self, req: dict) -> dict:
+        """The local control channel's requests (``fixgw kill-switch``, ``fixgw trading-state``)."""
+        cmd = req.get("cmd")
+        if cmd == "kill_switch":
+            return self.kill_switch(
+                req["action"] == "engage", req["scope"], req.get("target"), req.get("reason", "")
+            )
+        if cmd == "trading_state":
+            if req.get("set"):
+                self.set_trading_state(req["scope"], req.get("target"), req["set"], req.get("reason", ""))
+            return {"trading_state": self.trading_state()}
+        raise ValueError(f"unknown command {cmd!r}")
 
     # ------------------------------------------------------------ session events
 
@@ -293,7 +379,9 @@ class Gateway:
             msg.getHeader().setField(t.BeginString, begin_string)
             sends.append((self.venue_sessions[cmd.venue], msg))
             events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
-        self.journal.write(events, [to_record(o) for o in outcome.changed])
+        self.journal.write(
+            events, [to_record(o) for o in outcome.changed], [position_record(p) for p in outcome.positions]
+        )
         for sid, msg in sends:
             fix.Session.sendToTarget(msg, sid)
 

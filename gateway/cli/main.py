@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import click
 
 from gateway.cli.client_cmd import client
+from gateway.cli.positions_cmd import positions
 from gateway.config import ConfigError, GatewayConfig, load_config
 
 CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
@@ -42,6 +43,7 @@ def cli() -> None:
 
 
 cli.add_command(client)
+cli.add_command(positions)
 
 
 @cli.command()
@@ -101,6 +103,101 @@ def venue_sim(config_path: str | None, venues: tuple[str, ...]) -> None:
     host.run(cfg)
     logging.shutdown()
     os._exit(0)
+
+
+def _control(config_path: str | None, payload: dict) -> dict:
+    from gateway.control import request
+
+    cfg = _load(config_path)
+    try:
+        reply = request(cfg.sessions_dir / "control.sock", payload)
+    except (ConnectionError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not reply.get("ok"):
+        raise click.ClickException(reply.get("error", "the gateway refused the request"))
+    return reply
+
+
+@cli.command("kill-switch")
+@click.argument("action", type=click.Choice(["engage", "release"]))
+@click.option("--client", help="Only this client session.")
+@click.option("--venue", help="Only this venue.")
+@click.option("--all", "all_", is_flag=True, help="The whole gateway.")
+@click.option("--reason", default="", help="Recorded in the journal and the trading state.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--json", "as_json", is_flag=True)
+def kill_switch(
+    action: str,
+    client: str | None,
+    venue: str | None,
+    all_: bool,
+    reason: str,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
+    """Halt trading in a scope and cancel its working orders at the venues (or release it)."""
+    scope = _scope(client, venue, all_)
+    reply = _control(
+        config_path,
+        {"cmd": "kill_switch", "action": action, "scope": scope, "target": client or venue, "reason": reason},
+    )
+    if as_json:
+        click.echo(json.dumps(reply))
+        return
+    where = "the whole gateway" if scope == "global" else f"{scope} {client or venue}"
+    if action == "engage":
+        canceling = reply["canceling"]
+        click.echo(
+            f"kill switch engaged for {where}: HALTED; canceling {len(canceling)} working order(s)"
+            + (f": {', '.join(canceling)}" if canceling else "")
+        )
+    else:
+        click.echo(f"kill switch released for {where}: ACTIVE")
+
+
+@cli.command("trading-state")
+@click.option(
+    "--set",
+    "new_state",
+    type=click.Choice(["active", "reducing", "halted"]),
+    help="Set the state of the scope below (halted cancels nothing: see kill-switch).",
+)
+@click.option("--client", help="Scope: this client session.")
+@click.option("--venue", help="Scope: this venue.")
+@click.option("--all", "all_", is_flag=True, help="Scope: the whole gateway.")
+@click.option("--reason", default="")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--json", "as_json", is_flag=True)
+def trading_state(
+    new_state: str | None,
+    client: str | None,
+    venue: str | None,
+    all_: bool,
+    reason: str,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
+    """Show (or set) the running gateway's trading state: global, per client and per venue."""
+    payload: dict = {"cmd": "trading_state"}
+    if new_state:
+        payload.update(
+            set=new_state, scope=_scope(client, venue, all_), target=client or venue, reason=reason
+        )
+    state = _control(config_path, payload)["trading_state"]
+    if as_json:
+        click.echo(json.dumps(state))
+        return
+    click.echo(f"global: {state['global']['state']} {state['global']['reason']}".rstrip())
+    for kind in ("clients", "venues"):
+        for name, s in state[kind].items():
+            click.echo(f"{kind[:-1]} {name}: {s['state']} {s['reason']}".rstrip())
+
+
+def _scope(client: str | None, venue: str | None, all_: bool) -> str:
+    chosen = [x for x in (client and "client", venue and "venue", all_ and "global") if x]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --client ID, --venue NAME or --all")
+    return chosen[0]
 
 
 @cli.group()

@@ -26,16 +26,21 @@ from gateway.simulator.seeding import READERS
 from .model import (
     BEGIN_STRINGS,
     AcceptorConfig,
+    CheckSpec,
     ClientConfig,
     ConfigError,
     EngineConfig,
     GatewayConfig,
     Instrument,
+    LossLimit,
+    RejectBurst,
+    RiskConfig,
     Schedule,
     SeedSource,
     SimulatorConfig,
     StoreConfig,
     VenueConfig,
+    display_path,
 )
 
 ENV_VAR = "FIXGW_CONFIG"
@@ -105,12 +110,7 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
-def _display(path: Path) -> str:
-    """Path as the operator would type it: relative to the current directory when below it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+_display = display_path
 
 
 def _read_yaml(path: Path) -> Any:
@@ -305,7 +305,7 @@ _SESSION_KEYS = (
     "check_latency",
     "max_latency_s",
 )
-_CLIENT_KEYS = _SESSION_KEYS
+_CLIENT_KEYS = (*_SESSION_KEYS, "risk")
 _VENUE_KEYS = (*_SESSION_KEYS[:1], "host", "port", *_SESSION_KEYS[1:], "reconnect_s", "simulator")
 _SIMULATOR_KEYS = (
     "enabled",
@@ -355,9 +355,127 @@ def _session_fields(sec: _Section, path: Path, home: Path, gateway_comp_id: str)
     }
 
 
-def _client(path: Path, home: Path, gateway_comp_id: str) -> ClientConfig:
+def _client(path: Path, home: Path, gateway_comp_id: str, risk: RiskConfig) -> ClientConfig:
     sec = _Section(_read_yaml(path), _display(path), "", _CLIENT_KEYS)
-    return ClientConfig(**_session_fields(sec, path, home, gateway_comp_id))
+    fields = _session_fields(sec, path, home, gateway_comp_id)
+    return ClientConfig(**fields, risk=_client_risk(sec, path, risk))
+
+
+# -------------------------------------------------------------------------------------------- risk
+
+RISK_ACTIONS = ("reduce", "halt")
+_GATEWAY_RISK_KEYS = ("checks", "restricted_symbols", "loss_limit", "reject_burst")
+_CLIENT_RISK_KEYS = ("checks", "loss_limit", "reject_burst")
+_CHECK_NAME_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_SYMBOL_RE = re.compile(r"\S+")
+
+
+def _check_entries(risk: _Section, source: Path) -> list[tuple[CheckSpec, bool]]:
+    """``risk.checks`` as (spec, enabled) pairs in file order.
+
+    Only the shape is checked here: a check name or dotted path plus parameters. The names and
+    parameters are validated by ``RiskEngine.from_config``, which imports the checks (importing them
+    here would make the configuration depend on the risk package).
+    """
+    raw = risk.get("checks", [])
+    if not isinstance(raw, list):
+        risk.fail(f"expected a list of checks, got {_show(raw)}", "checks")
+    entries: list[tuple[CheckSpec, bool]] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        key = f"{risk.key_path('checks')}[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(risk.file, f"expected a mapping with a 'check' key, got {_show(item)}", key)
+        sec = _Section(item, risk.file, key, tuple(item))
+        name = sec.string(
+            "check", pattern=_CHECK_NAME_RE, what="a check name or a dotted path package.module.ClassName"
+        )
+        if name in seen:
+            sec.fail(f"duplicate check {name!r} (also {seen[name]})", "check")
+        seen[name] = key
+        enabled = sec.boolean("enabled", True)
+        for param in item:
+            if not isinstance(param, str):
+                sec.fail(f"expected a parameter name, got {_show(param)}")
+        params = {k: v for k, v in item.items() if k not in ("check", "enabled")}
+        entries.append((CheckSpec(name=name, params=params, source=source, key=key), enabled))
+    return entries
+
+
+def _loss_limit(risk: _Section, default: LossLimit | None) -> LossLimit | None:
+    """Absent: ``default``; ``null``: no loss limit."""
+    if "loss_limit" not in risk.raw:
+        return default
+    if risk.raw["loss_limit"] is None:
+        return None
+    sec = risk.section("loss_limit", ("max_loss", "action"))
+    return LossLimit(max_loss=sec.decimal("max_loss"), action=sec.choice("action", RISK_ACTIONS))
+
+
+def _reject_burst(risk: _Section, default: RejectBurst | None) -> RejectBurst | None:
+    """Absent: ``default``; ``null``: no reject-burst trigger."""
+    if "reject_burst" not in risk.raw:
+        return default
+    if risk.raw["reject_burst"] is None:
+        return None
+    sec = risk.section("reject_burst", ("count", "window_s", "action"))
+    return RejectBurst(
+        count=sec.integer("count", lo=1),
+        window_s=sec.number("window_s", lo=0.0, lo_inclusive=False),
+        action=sec.choice("action", RISK_ACTIONS),
+    )
+
+
+def _gateway_risk(top: _Section, source: Path) -> RiskConfig:
+    """The ``risk:`` defaults; no section means no checks (configs written before risk existed)."""
+    if "risk" not in top.raw:
+        return RiskConfig()
+    risk = top.section("risk", _GATEWAY_RISK_KEYS)
+    raw_symbols = risk.get("restricted_symbols", [])
+    if not isinstance(raw_symbols, list):
+        risk.fail(f"expected a list of symbols, got {_show(raw_symbols)}", "restricted_symbols")
+    symbols: dict[str, None] = {}
+    for index, symbol in enumerate(raw_symbols):
+        if not isinstance(symbol, str) or not _SYMBOL_RE.fullmatch(symbol):
+            key = f"restricted_symbols[{index}]"
+            risk.fail(f"expected a symbol without spaces, got {_show(symbol)}", key)
+        symbols[symbol] = None
+    return RiskConfig(
+        checks=tuple(spec for spec, enabled in _check_entries(risk, source) if enabled),
+        restricted_symbols=tuple(symbols),
+        loss_limit=_loss_limit(risk, None),
+        reject_burst=_reject_burst(risk, None),
+    )
+
+
+def _client_risk(client: _Section, source: Path, defaults: RiskConfig) -> RiskConfig:
+    """The client's effective risk settings: its ``risk:`` merged over the gateway defaults.
+
+    Checks merge by name: a listed default takes the client's parameters (all of them, no per-key
+    merge, so what the file says is what runs), ``enabled: false`` drops it, a new name is appended.
+    """
+    if "risk" not in client.raw:
+        return defaults
+    risk = client.section("risk", _CLIENT_RISK_KEYS)
+    overrides = {spec.name: (spec, enabled) for spec, enabled in _check_entries(risk, source)}
+    default_names = {spec.name for spec in defaults.checks}
+    for spec, enabled in overrides.values():
+        if not enabled and spec.name not in default_names:
+            known = ", ".join(sorted(default_names)) or "none"
+            problem = f"{spec.name!r} is not a default check, so it cannot be disabled (defaults: {known})"
+            raise ConfigError(client.file, problem, f"{spec.key}.enabled")
+    checks = [
+        overrides[spec.name][0] if spec.name in overrides else spec
+        for spec in defaults.checks
+        if overrides.get(spec.name, (spec, True))[1]
+    ]
+    checks += [spec for spec, enabled in overrides.values() if enabled and spec.name not in default_names]
+    return RiskConfig(
+        checks=tuple(checks),
+        restricted_symbols=defaults.restricted_symbols,
+        loss_limit=_loss_limit(risk, defaults.loss_limit),
+        reject_burst=_reject_burst(risk, defaults.reject_burst),
+    )
 
 
 def _seed_sources(sim: _Section, home: Path) -> tuple[SeedSource, ...]:
@@ -429,7 +547,10 @@ def _instruments(top: _Section) -> dict[str, Instrument]:
     instruments: dict[str, Instrument] = {}
     for index, item in enumerate(raw):
         sec = _Section(
-            item, top.file, f"instruments[{index}]", ("symbol", "tick_size", "lot_size", "currency", "venue")
+            item,
+            top.file,
+            f"instruments[{index}]",
+            ("symbol", "tick_size", "lot_size", "currency", "venue", "reference_price"),
         )
         symbol = sec.string("symbol", pattern=re.compile(r"\S+"), what="a symbol without spaces")
         if symbol in instruments:
@@ -440,6 +561,7 @@ def _instruments(top: _Section) -> dict[str, Instrument]:
             lot_size=sec.decimal("lot_size"),
             currency=sec.string("currency", pattern=re.compile(r"\S+"), what="a currency code"),
             venue=sec.string("venue", None),
+            reference_price=sec.decimal("reference_price") if "reference_price" in sec.raw else None,
         )
     return instruments
 
@@ -549,7 +671,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         path = os.environ.get(ENV_VAR) or DEFAULT_PATH
     source = Path(path).expanduser().resolve()
     shown = _display(source)
-    top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments"))
+    top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments", "risk"))
     gw = top.section(
         "gateway",
         ("comp_id", "home", "sessions_dir", "acceptor", "engine", "ack_timeout_s", "store", "log_level"),
@@ -585,10 +707,11 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
     ack_timeout_s = gw.number("ack_timeout_s", 10, lo=0.0, lo_inclusive=False)
     log_level = gw.choice("log_level", LOG_LEVELS, "info")
     instruments = _instruments(top)
+    risk = _gateway_risk(top, source)
 
     client_files = _session_files(source.parent / "clients")
     venue_files = _session_files(source.parent / "venues")
-    clients = {c.name: c for c in (_client(p, home, comp_id) for p in client_files)}
+    clients = {c.name: c for c in (_client(p, home, comp_id, risk) for p in client_files)}
     venues = {v.name: v for v in (_venue(p, home, comp_id) for p in venue_files)}
 
     cfg = GatewayConfig(
@@ -604,6 +727,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         clients=clients,
         venues=venues,
         source=source,
+        risk=risk,
     )
     _cross_check(cfg)
     return cfg

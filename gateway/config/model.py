@@ -9,12 +9,21 @@ another one's feet; the dict fields are plain dicts for convenience and must be 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 #: ``fix_version`` value -> BeginString(8). FIXT1.1 carries a FIX 5.0 SP2 application layer.
 BEGIN_STRINGS: dict[str, str] = {"4.2": "FIX.4.2", "4.4": "FIX.4.4", "FIXT1.1": "FIXT.1.1"}
+
+
+def display_path(path: str | Path) -> str:
+    """Path as the operator would type it: relative to the current directory when below it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class ConfigError(Exception):
@@ -56,13 +65,69 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """A tradable symbol; ``venue`` is the default route when the client does not name one."""
+    """A tradable symbol; ``venue`` is the default route when the client does not name one.
+
+    ``reference_price`` is the risk checks' fallback price (collars, market-order notional) when no
+    market data has been seen for the symbol.
+    """
 
     symbol: str
     tick_size: Decimal
     lot_size: Decimal
     currency: str
     venue: str | None = None
+    reference_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """One configured pre-trade check, not yet built.
+
+    The loader only checks the shape (a name plus parameters); the risk engine imports and builds it,
+    and uses ``source`` and ``key`` (e.g. ``risk.checks[2]``) to name the file and key of a mistake.
+    """
+
+    name: str  # built-in name ("max_order_qty") or dotted path ("package.module.ClassName")
+    params: dict[str, Any]
+    source: Path
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LossLimit:
+    """Realised plus unrealised loss at which a client is cut back: ``reduce`` (only orders that
+    shrink a position) or ``halt`` (no new orders)."""
+
+    max_loss: Decimal
+    action: str  # "reduce" | "halt"
+
+
+@dataclass(frozen=True, slots=True)
+class RejectBurst:
+    """``count`` order rejects within ``window_s`` seconds trigger ``action`` (a runaway algo)."""
+
+    count: int
+    window_s: float
+    action: str  # "reduce" | "halt"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """Pre-trade risk settings: the checks in evaluation order plus the kill-switch triggers.
+
+    ``GatewayConfig.risk`` holds the defaults from gateway.yaml; ``ClientConfig.risk`` the effective,
+    merged settings of one client. The empty default (no checks) is what a config without a
+    ``risk:`` section gets.
+    """
+
+    checks: tuple[CheckSpec, ...] = ()
+    restricted_symbols: tuple[str, ...] = ()  # enforced for every client, whatever its checks
+    loss_limit: LossLimit | None = None
+    reject_burst: RejectBurst | None = None
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +216,9 @@ class SessionConfig:
 
 @dataclass(frozen=True, slots=True)
 class ClientConfig(SessionConfig):
-    """A client session the gateway accepts on its acceptor port."""
+    """A client session the gateway accepts on its acceptor port; ``risk`` is its effective risk setup."""
+
+    risk: RiskConfig = field(default_factory=RiskConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +257,7 @@ class GatewayConfig:
     clients: dict[str, ClientConfig]
     venues: dict[str, VenueConfig]
     source: Path
+    risk: RiskConfig = field(default_factory=RiskConfig)  # defaults for every client
 
     def client_by_comp_id(self, comp_id: str) -> ClientConfig | None:
         """The client whose SenderCompID is ``comp_id`` (unique; the loader enforces it)."""
@@ -235,6 +303,16 @@ class GatewayConfig:
         for i in self.instruments.values():
             route = i.venue or "(no default venue)"
             details = f"tick {i.tick_size}, lot {i.lot_size}, {i.currency}"
+            if i.reference_price is not None:
+                details += f", reference {i.reference_price}"
             lines.append(f"  {i.symbol:<{width}} -> {route}  ({details})")
+        lines += ["", "Risk checks (in evaluation order):"]
+        width = max((len(name) for name in self.clients), default=0)
+        for c in self.clients.values():
+            lines.append(f"  {c.name + ':':<{width + 1}} {', '.join(c.risk.check_names) or '(none)'}")
+        if not self.clients:
+            lines.append("  (no clients)")
+        if self.risk.restricted_symbols:
+            lines.append(f"  restricted for everyone: {', '.join(self.risk.restricted_symbols)}")
         lines += ["", f"Store: {_mask_password(self.store.url)} (synchronous={self.store.synchronous})"]
         return "\n".join(lines)

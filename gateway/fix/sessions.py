@@ -35,6 +35,7 @@ class SessionSide(GuardedApplication):
         self.side = side
         self.names = names
         self.ids: dict[str, fix.SessionID] = {}
+        self.logged_on: set[str] = set()
         self.handler = handler
 
     def session_name(self, session_id: fix.SessionID) -> str:
@@ -45,11 +46,16 @@ class SessionSide(GuardedApplication):
 
     def on_logon(self, session_id: fix.SessionID) -> None:
         name = self.session_name(session_id)
+        self.logged_on.add(name)
         log.info("%s session %s logged on", self.side, name)
         self.handler.on_session_up(self.side, name)
 
     def on_logout(self, session_id: fix.SessionID) -> None:
+        # QuickFIX also calls onLogout for every failed connect attempt: report real logouts only.
         name = self.session_name(session_id)
+        if name not in self.logged_on:
+            return
+        self.logged_on.discard(name)
         log.info("%s session %s logged out", self.side, name)
         self.handler.on_session_down(self.side, name)
 

@@ -74,22 +74,47 @@ class OrderRecord:
     updated_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class PositionRecord:
+    """Snapshot of one (client, account, symbol) position; upserted on every fill that changes
+    it (in the fill's transaction), ``doc`` feeds restore. ``account`` None: no FIX Account."""
+
+    client: str
+    account: str | None
+    symbol: str
+    qty: str
+    avg_cost: str
+    realised_pnl: str
+    doc: dict
+    updated_ns: int
+
+
 _EVENT_FIELDS = tuple(f.name for f in fields(EventRecord))
 _ORDER_FIELDS = tuple(f.name for f in fields(OrderRecord))
+_POSITION_FIELDS = tuple(f.name for f in fields(PositionRecord))
 _event_values = attrgetter(*_EVENT_FIELDS)
 _order_values = attrgetter(*_ORDER_FIELDS)
 
 
-def _driver_statement(stmt: Any, names: tuple[str, ...], dialect: Any) -> tuple[str, Callable[[Any], Any]]:
+def _driver_statement(
+    stmt: Any,
+    names: tuple[str, ...],
+    dialect: Any,
+    computed: dict[str, Callable[[Any], Any]] | None = None,
+) -> tuple[str, Callable[[Any], Any]]:
     """The statement as driver SQL, and a function turning a record into its parameters.
 
+    ``computed`` adds columns that are not record fields (name -> function of the record).
     Only ``doc`` needs converting (to JSON text, as SQLAlchemy's JSON type would store it).
     """
-    compiled = stmt.compile(dialect=dialect, column_keys=list(names))
+    extra = tuple((computed or {}).items())
+    compiled = stmt.compile(dialect=dialect, column_keys=[*names, *(k for k, _ in extra)])
     order = compiled.positiontup
 
     def values(record: Any) -> dict[str, Any]:
         d = dict(zip(names, attrgetter(*names)(record), strict=True))
+        for k, fn in extra:
+            d[k] = fn(record)
         if "doc" in d:
             d["doc"] = json.dumps(d["doc"], separators=(",", ":"))
         return d
@@ -115,6 +140,16 @@ def _order_params(o: OrderRecord) -> dict[str, Any]:
 def _order_from_row(row: Any) -> OrderRecord:
     m = row._mapping
     return OrderRecord(**{name: m[name] for name in _ORDER_FIELDS})
+
+
+def _position_from_row(row: Any) -> PositionRecord:
+    m = row._mapping
+    return PositionRecord(**{name: m[name] for name in _POSITION_FIELDS})
+
+
+def _account_key(p: PositionRecord) -> str:
+    """Primary-key form of the optional account (see schema.positions)."""
+    return "" if p.account is None else p.account
 
 
 def _event_from_row(row: Any) -> EventRecord:
@@ -157,7 +192,7 @@ class _Checkpointer:
 
 
 class Journal:
-    """Durable store of events, order snapshots and small metadata.
+    """Durable store of events, order and position snapshots, and small metadata.
 
     Not thread-safe: it is meant to be driven by the gateway's single core thread (it may
     be constructed on another thread and handed over). ``synchronous`` selects SQLite's
@@ -207,6 +242,15 @@ class Journal:
         )
         self._events_sql = _driver_statement(schema.events.insert(), _EVENT_FIELDS, self._engine.dialect)
         self._orders_sql = _driver_statement(upsert_orders, _ORDER_FIELDS, self._engine.dialect)
+        pins = insert(schema.positions)
+        pkey = [c.name for c in schema.positions.primary_key]
+        upsert_positions = pins.on_conflict_do_update(
+            index_elements=pkey,
+            set_={c.name: pins.excluded[c.name] for c in schema.positions.c if c.name not in pkey},
+        )
+        self._positions_sql = _driver_statement(
+            upsert_positions, _POSITION_FIELDS, self._engine.dialect, {"account_key": _account_key}
+        )
         mins = insert(schema.meta)
         self._upsert_meta: Executable = mins.on_conflict_do_update(
             index_elements=[schema.meta.c.key], set_={"value": mins.excluded.value}
@@ -238,14 +282,19 @@ class Journal:
 
     # -- writing -------------------------------------------------------------------------
 
-    def write(self, events: Sequence[EventRecord], orders: Sequence[OrderRecord]) -> None:
-        """Persist events and order snapshots atomically; return only once committed.
+    def write(
+        self,
+        events: Sequence[EventRecord],
+        orders: Sequence[OrderRecord],
+        positions: Sequence[PositionRecord] = (),
+    ) -> None:
+        """Persist events, order and position snapshots atomically; return only once committed.
 
         Either everything in the call is stored or nothing is (on error the transaction is
         rolled back and JournalError raised), so a caller that sends only after a successful
         write never emits something the journal does not know about.
         """
-        if not events and not orders:
+        if not events and not orders and not positions:
             return
         conn = self._connection()
         try:
@@ -256,6 +305,9 @@ class Journal:
                 if orders:
                     sql, params = self._orders_sql
                     conn.exec_driver_sql(sql, [params(o) for o in orders])
+                if positions:
+                    sql, params = self._positions_sql
+                    conn.exec_driver_sql(sql, [params(p) for p in positions])
         except Exception as exc:
             # Not only SQLAlchemyError: drivers raise e.g. TypeError for a doc that is not
             # JSON-able (psycopg serialises during execute); the transaction is rolled back
@@ -309,6 +361,16 @@ class Journal:
         return self._read(
             lambda c: [_order_from_row(r) for r in c.execute(self._sel_children, {"k": parent_id})]
         )
+
+    def positions(self, client: str | None = None) -> list[PositionRecord]:
+        """Position snapshots (of one client, or all) by client, account (none first), symbol:
+        the input of restart recovery and of ``fixgw positions``."""
+        p = schema.positions.c
+        stmt = select(schema.positions)
+        if client is not None:
+            stmt = stmt.where(p.client == client)
+        stmt = stmt.order_by(p.client, p.account_key, p.symbol)
+        return self._read(lambda c: [_position_from_row(r) for r in c.execute(stmt)])
 
     def events(self, order_id: str | None = None, limit: int = 1000) -> list[EventRecord]:
         """The latest ``limit`` events (of one order, or all), returned oldest first."""

@@ -51,6 +51,24 @@ orders = Table(
     Index("ix_orders_is_open", "is_open"),
 )
 
+# One row per (client, account, instrument), upserted with every fill that changes it; ``doc``
+# feeds restore. FIX tag 1 (Account) is optional but primary-key columns cannot be NULL, so
+# ``account_key`` holds the account or '' when there is none ('' is no valid FIX value, so it
+# cannot collide with a real account); ``account`` keeps the true value, NULL included.
+positions = Table(
+    "positions",
+    metadata,
+    Column("client", String, primary_key=True),
+    Column("account_key", String, primary_key=True),
+    Column("symbol", String, primary_key=True),
+    Column("account", String, nullable=True),
+    Column("qty", String, nullable=False),
+    Column("avg_cost", String, nullable=False),
+    Column("realised_pnl", String, nullable=False),
+    Column("doc", JSON, nullable=False),
+    Column("updated_ns", BigInteger, nullable=False),
+)
+
 meta = Table(
     "meta",
     metadata,

@@ -8,6 +8,7 @@ outcome, then sends it. The core never sees a FIX tag, a socket or a thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ from gateway.orders.messages import (
 from gateway.orders.model import ChildOrder, ClientOrder, PendingChange
 from gateway.orders.reports import cancel_reject, execution_report, reject_unknown
 from gateway.orders.state import CANCELABLE, REPLACEABLE, Event, IllegalTransition, next_status
+from gateway.positions.book import Position
+from gateway.risk.api import OrderIntent
+from gateway.risk.pretrade import PreTrade
+from gateway.risk.trading_state import StateChange, TradingState
 
 log = logging.getLogger("gateway.orders")
 
@@ -52,6 +57,9 @@ class Outcome:
     to_venues: list[VenueCommand] = field(default_factory=list)
     changed: list[ClientOrder | ChildOrder] = field(default_factory=list)
     notes: list[tuple[str | None, str]] = field(default_factory=list)  # (OrderID, text)
+    positions: list[Position] = field(default_factory=list)
+    state_changes: list[StateChange] = field(default_factory=list)
+    canceled: list[str] = field(default_factory=list)  # OrderIDs a kill switch is canceling
 
     def touch(self, *orders: ClientOrder | ChildOrder) -> None:
         for o in orders:
@@ -69,6 +77,20 @@ _TERMINAL_EVENTS = {
 }
 
 
+def _settles(handler):
+    """Every public handler ends by bringing the risk aggregates in line with what changed."""
+
+    @functools.wraps(handler)
+    def settled(self: OrderCore, *args):
+        out = handler(self, *args)
+        for order in out.changed:
+            if isinstance(order, ClientOrder):
+                self.pretrade.settle(order)
+        return out
+
+    return settled
+
+
 class OrderCore:
     def __init__(
         self,
@@ -77,8 +99,10 @@ class OrderCore:
         venues: Iterable[str],
         ack_timeout_ns: int,
         clock: Callable[[], int],
+        pretrade: PreTrade | None = None,
     ):
         self.ids = ids
+        self.pretrade = pretrade or PreTrade(clock)
         self.routes = routes  # symbol -> default venue (None: ExDestination required)
         self.venues = set(venues)
         self.venues_up: set[str] = set()
@@ -104,9 +128,16 @@ class OrderCore:
 
     # ------------------------------------------------------------ restore
 
-    def restore(self, orders: Iterable[ClientOrder], used_cl_ord_ids: Iterable[tuple[str, str]]) -> None:
-        """Rebuild from the journal: open orders and every ClOrdID already used."""
+    def restore(
+        self,
+        orders: Iterable[ClientOrder],
+        used_cl_ord_ids: Iterable[tuple[str, str]],
+        positions: Iterable[Position] = (),
+    ) -> None:
+        """Rebuild from the journal: open orders, every ClOrdID already used, positions."""
+        orders = list(orders)
         self._used_cl_ord_ids.update(used_cl_ord_ids)
+        self.pretrade.restore(orders, positions)
         for order in orders:
             self._register(order)
             for child in order.children:
@@ -132,9 +163,11 @@ class OrderCore:
 
     # ------------------------------------------------------------ client commands
 
+    @_settles
     def new_order(self, session: str, cmd: NewOrder) -> Outcome:
         out = Outcome()
         now = self.clock()
+        throttled = self.pretrade.on_message(session)
         if (session, cmd.cl_ord_id) in self._used_cl_ord_ids:
             out.to_clients.append(
                 reject_unknown(
@@ -170,7 +203,7 @@ class OrderCore:
         self._register(order)
         out.touch(order)
 
-        problem = self._validate(cmd)
+        problem = throttled or self._validate(cmd)
         venue = cmd.ex_destination or self.routes.get(cmd.symbol)
         if problem is None:
             if venue is None:
@@ -182,6 +215,13 @@ class OrderCore:
                 problem = OrdRejReason.BROKER_OPTION, f"unknown venue {venue}"
             elif venue not in self.venues_up:
                 problem = OrdRejReason.EXCHANGE_CLOSED, f"venue {venue} is not logged on"
+        if problem is None:
+            intent = OrderIntent(
+                session, cmd.account, cmd.symbol, cmd.side, cmd.ord_type, cmd.qty, cmd.price, cmd.tif, venue
+            )
+            decision, problem = self.pretrade.admit(intent)
+            if decision is not None:
+                out.note(order.order_id, decision.describe())
         if problem is not None:
             reason, text = problem
             self._reject(order, reason, text, out)
@@ -267,8 +307,10 @@ class OrderCore:
             return order
         return None
 
+    @_settles
     def cancel_order(self, session: str, cmd: CancelOrder) -> Outcome:
         out = Outcome()
+        self.pretrade.on_message(session)  # counted, never refused: a client can always cancel
         order = self._change_refused(session, cmd, CxlRejResponseTo.CANCEL, out)
         if order is None:
             return out
@@ -320,8 +362,10 @@ class OrderCore:
         out.note(order.order_id, f"cancel requested by {cmd.cl_ord_id}")
         return out
 
+    @_settles
     def replace_order(self, session: str, cmd: ReplaceOrder) -> Outcome:
         out = Outcome()
+        throttled = self.pretrade.on_message(session)
         order = self._change_refused(session, cmd, CxlRejResponseTo.REPLACE, out)
         if order is None:
             return out
@@ -335,6 +379,8 @@ class OrderCore:
             out.note(order.order_id, f"replace refused: {text}")
             return out
 
+        if throttled is not None:
+            return refuse(CxlRejReason.BROKER_OPTION, throttled[1])
         if order.status not in REPLACEABLE:
             return refuse(CxlRejReason.BROKER_OPTION, "order not yet acknowledged by the venue")
         if cmd.qty <= order.fills.cum_qty:
@@ -350,6 +396,26 @@ class OrderCore:
         child_qty = child.qty + (cmd.qty - order.qty)
         if child_qty <= child.fills.cum_qty:
             return refuse(CxlRejReason.BROKER_OPTION, "new OrderQty is below the venue's filled quantity")
+        intent = OrderIntent(
+            session,
+            order.account,
+            order.symbol,
+            order.side,
+            cmd.ord_type,
+            cmd.qty,
+            cmd.price,
+            cmd.tif,
+            child.venue,
+            is_replace=True,
+            old_qty=order.qty,
+            old_price=order.price,
+            cum_qty=order.fills.cum_qty,
+        )
+        decision, problem = self.pretrade.admit(intent)
+        if decision is not None:
+            out.note(order.order_id, decision.describe())
+        if problem is not None:
+            return refuse(CxlRejReason.BROKER_OPTION, problem[1])  # the original order stays live
 
         order.pending = PendingChange(
             OrdStatus.PENDING_REPLACE,
@@ -398,6 +464,7 @@ class OrderCore:
 
     def order_status(self, session: str, cmd: RequestStatus) -> Outcome:
         out = Outcome()
+        self.pretrade.on_message(session)  # counted toward the message rate; always answered
         order = self._by_client.get((session, cmd.cl_ord_id))
         if order is None and cmd.order_id:
             found = self.orders.get(cmd.order_id)
@@ -427,6 +494,7 @@ class OrderCore:
             child = self._children.get((venue, orig))
         return child
 
+    @_settles
     def venue_execution(self, rpt: VenueExecution) -> Outcome:
         out = Outcome()
         child = self._child_for(rpt.venue, rpt.cl_ord_id, rpt.orig_cl_ord_id)
@@ -502,6 +570,9 @@ class OrderCore:
                     last_mkt=rpt.venue,
                 )
             )
+            position, change = self.pretrade.on_fill(order, rpt.last_qty, rpt.last_px)
+            out.positions.append(position)
+            self.state_changed(change, out)
             return
 
         if et in _TERMINAL_EVENTS:
@@ -517,7 +588,11 @@ class OrderCore:
                 return
             pending = order.pending
             order.status = parent_next
-            if pending is not None and pending.kind is OrdStatus.PENDING_CANCEL and et is ExecType.CANCELED:
+            if pending is not None and pending.unsolicited and et is ExecType.CANCELED:
+                order.pending = None
+                order.text = "canceled by the gateway's kill switch"
+                out.to_clients.append(execution_report(order, self.ids.exec_id(), et, text=order.text))
+            elif pending is not None and pending.kind is OrdStatus.PENDING_CANCEL and et is ExecType.CANCELED:
                 order.pending = None
                 orig = order.cl_ord_id
                 order.cl_ord_id = pending.cl_ord_id
@@ -561,6 +636,7 @@ class OrderCore:
             if not others_done:
                 return
             order.status = parent_next
+            self.state_changed(self.pretrade.on_venue_reject(order.session), out)
             text = f"{rpt.venue} rejected the order: {rpt.text or 'no reason given'}"
             order.text = text
             reason = _rej_reason(rpt.ord_rej_reason)
@@ -575,6 +651,7 @@ class OrderCore:
         # for the client; reconciliation (recovery) reads status reports separately.
         out.note(order.order_id, f"{rpt.venue} {et.name} for {child.cl_ord_id}: no change")
 
+    @_settles
     def venue_cancel_reject(self, rej: VenueCancelReject) -> Outcome:
         out = Outcome()
         child = self._child_for(rej.venue, rej.cl_ord_id, rej.orig_cl_ord_id)
@@ -614,8 +691,87 @@ class OrderCore:
         out.note(order.order_id, f"{response_to.name.lower()} rejected by {rej.venue}: {venue_text}")
         return out
 
+    # ------------------------------------------------------------ trading state
+
+    @staticmethod
+    def state_changed(change: StateChange | None, out: Outcome) -> None:
+        if change is not None:
+            out.state_changes.append(change)
+            out.note(
+                None,
+                f"trading state {change.scope} {change.target or ''} -> {change.state.name}: {change.reason}",
+            )
+            log.warning(
+                "trading state %s %s -> %s: %s",
+                change.scope,
+                change.target or "",
+                change.state.name,
+                change.reason,
+            )
+
+    @_settles
+    def kill_switch(self, engage: bool, scope: str, target: str | None = None, reason: str = "") -> Outcome:
+        """Engage: HALTED in scope and every working order in it canceled at its venues.
+
+        Release: back to ACTIVE; nothing is resent. ``scope`` is "global", "client" or "venue".
+        """
+        out = Outcome()
+        if not engage:
+            self.state_changed(
+                self.pretrade.states.set(scope, target, TradingState.ACTIVE, reason or "released"), out
+            )
+            return out
+        self.state_changed(
+            self.pretrade.states.set(scope, target, TradingState.HALTED, reason or "kill switch"), out
+        )
+        for order in self.open_orders():
+            if scope == "client" and order.session != target:
+                continue
+            children = [
+                c
+                for c in order.children
+                if c.is_open and c.pending is None and (scope != "venue" or c.venue == target)
+            ]
+            if not children:
+                continue
+            if order.pending is None and len(children) == sum(c.is_open for c in order.children):
+                order.pending = PendingChange(
+                    OrdStatus.PENDING_CANCEL,
+                    order.cl_ord_id,
+                    order.cl_ord_id,
+                    deadline_ns=self.clock() + self.ack_timeout_ns,
+                    unsolicited=True,
+                )
+                self._register(order)
+            for child in children:
+                new_id = self.ids.child_cl_ord_id()
+                child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id)
+                self._register_child(child, new_id)
+                out.touch(child)
+                out.to_venues.append(
+                    CancelChildOrder(
+                        child.venue,
+                        new_id,
+                        child.cl_ord_id,
+                        child.venue_order_id,
+                        child.symbol,
+                        child.side,
+                        child.qty,
+                    )
+                )
+            order.updated_ns = self.clock()
+            out.touch(order)
+            out.canceled.append(order.order_id)
+            out.note(
+                order.order_id,
+                f"kill switch ({scope} {target or ''}): cancel sent to "
+                f"{', '.join(sorted({c.venue for c in children}))}",
+            )
+        return out
+
     # ------------------------------------------------------------ timers
 
+    @_settles
     def check_timeouts(self, now_ns: int) -> Outcome:
         """Reject orders whose venue never acknowledged them (and pull them from the venue);
         refuse cancels and replaces the venue never answered, so no order stays pending."""
@@ -668,6 +824,10 @@ class OrderCore:
             out.touch(order)
             secs = self.ack_timeout_ns / 1e9
             text = f"no answer from {', '.join(venues) or 'the venue'} within {secs:g}s; order unchanged"
+            if pending.unsolicited:  # the kill switch's own cancel: the client asked nothing
+                out.note(order.order_id, f"kill-switch cancel timed out: {text}")
+                log.error("%s: kill-switch cancel unanswered: %s", order.order_id, text)
+                continue
             response_to = (
                 CxlRejResponseTo.CANCEL
                 if pending.kind is OrdStatus.PENDING_CANCEL

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.journal import Journal, OrderRecord
+from gateway.journal import Journal, OrderRecord, PositionRecord
 from gateway.orders.model import ChildOrder, ClientOrder
+from gateway.positions.book import Position
 
 
 def to_record(order: ClientOrder | ChildOrder) -> OrderRecord:
@@ -29,8 +30,21 @@ def to_record(order: ClientOrder | ChildOrder) -> OrderRecord:
     )
 
 
-def restore(journal: Journal) -> tuple[list[ClientOrder], set[tuple[str, str]]]:
-    """Open parent orders with all their children, and every (session, ClOrdID) ever used."""
+def position_record(p: Position) -> PositionRecord:
+    return PositionRecord(
+        client=p.client,
+        account=p.account,
+        symbol=p.symbol,
+        qty=str(p.qty),
+        avg_cost=str(p.avg_cost),
+        realised_pnl=str(p.realised_pnl),
+        doc=p.to_doc(),
+        updated_ns=p.updated_ns,
+    )
+
+
+def restore(journal: Journal) -> tuple[list[ClientOrder], set[tuple[str, str]], list[Position]]:
+    """Open parent orders with all their children, every (session, ClOrdID) ever used, positions."""
     open_records = journal.open_orders()
     parents = [r for r in open_records if r.parent_id is None]
     orders = []
@@ -41,4 +55,5 @@ def restore(journal: Journal) -> tuple[list[ClientOrder], set[tuple[str, str]]]:
     for r in journal.orders(limit=10_000_000):
         if r.parent_id is None:
             used.update((r.session, c) for c in r.doc.get("cl_ord_ids", [r.cl_ord_id]))
-    return orders, used
+    positions = [Position.from_doc(r.doc) for r in journal.positions()]
+    return orders, used, positions

@@ -30,6 +30,7 @@ class PendingChange:
     ord_type: OrdType | None = None
     tif: TimeInForce | None = None
     deadline_ns: int | None = None  # parent only: when the client hears "no answer from the venue"
+    unsolicited: bool = False  # the gateway's own cancel (kill switch): the client asked nothing
 
 
 @dataclass
@@ -229,6 +230,7 @@ def _pending_doc(p: PendingChange | None) -> dict[str, Any] | None:
         "ord_type": p.ord_type.value if p.ord_type else None,
         "tif": p.tif.value if p.tif else None,
         "deadline_ns": p.deadline_ns,
+        "unsolicited": p.unsolicited,
     }
 
 
@@ -244,4 +246,5 @@ def _pending_from(d: dict[str, Any] | None) -> PendingChange | None:
         ord_type=OrdType(d["ord_type"]) if d["ord_type"] else None,
         tif=TimeInForce(d["tif"]) if d["tif"] else None,
         deadline_ns=d.get("deadline_ns"),
+        unsolicited=d.get("unsolicited", False),
     )

@@ -41,8 +41,13 @@ def write_config(
     sim_a_ack_delay_ms: int = 0,
     extra_clients: dict[str, str] | None = None,
     client_options: str = "",
+    risk: str = "",
+    client_risk: dict[str, str] | None = None,
 ) -> Path:
-    """A complete config folder; returns the gateway.yaml path. Ports are fresh each call."""
+    """A complete config folder; returns the gateway.yaml path. Ports are fresh each call.
+
+    ``risk`` is a ``risk:`` section for gateway.yaml; ``client_risk`` one per client file.
+    """
     ports = {"acceptor": free_port(), "SIM-A": free_port(), "SIM-B": free_port(), "SIM-C": free_port()}
     store = store_url or "sqlite:///{sessions}/fixgw.db"
     instruments = "\n".join(
@@ -74,12 +79,13 @@ def write_config(
   log_level: info
 instruments:
 {instruments}
+{risk}
 """
     )
     clients = {"CLIENT1": "4.4", "CLIENT2": "4.2", "CLIENT3": "FIXT1.1"}
     for name, version in clients.items():
         (root / "clients" / f"{name}.yaml").write_text(
-            f'name: {name}\nfix_version: "{version}"\nheartbeat_s: 30\n'
+            f'name: {name}\nfix_version: "{version}"\nheartbeat_s: 30\n{(client_risk or {}).get(name, "")}'
         )
     for name, version in (extra_clients or {}).items():
         (root / "clients" / f"{name}.yaml").write_text(
@@ -186,6 +192,25 @@ def report_for(
         return field(m, 35) in ("8", "9") and field(m, 11) == cl_ord_id and (check is None or check(m))
 
     return client.wait_for(match, timeout)
+
+
+def reports_for(
+    client: FixClient,
+    cl_ord_ids: set[str] | list[str],
+    check: Callable[[FixMessage], bool] | None = None,
+    timeout: float = 5,
+) -> dict[str, FixMessage]:
+    """One matching report per ClOrdID, in whatever order they arrive (wait_for drops the others)."""
+    wanted, found = set(cl_ord_ids), {}
+
+    def match(m: FixMessage) -> bool:
+        cl = field(m, 11)
+        return field(m, 35) in ("8", "9") and cl in wanted and cl not in found and (check is None or check(m))
+
+    while len(found) < len(wanted):
+        msg = client.wait_for(match, timeout)
+        found[field(msg, 11)] = msg
+    return found
 
 
 def exec_type(*values: str) -> Callable[[FixMessage], bool]:

@@ -85,4 +85,3 @@ def test_simulated_venue_cancel_confirmation_names_the_original_order(tmp_path):
         gw_side.logout()
     finally:
         venue.stop()
-

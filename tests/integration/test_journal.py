@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.journal import EventRecord, Journal, JournalError, OrderRecord
+from gateway.journal import EventRecord, Journal, JournalError, OrderRecord, PositionRecord
 
 PG_URL = os.environ.get("FIXGW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -369,3 +369,139 @@ class TestPostgres:
 
             assert j.events() == [ev("admin", None, 2)]
             assert j.order("O1") == order("O1", 2)
+
+
+# -- positions -----------------------------------------------------------------------------
+
+
+def position(client: str, account: str | None, symbol: str, n: int, **kw: object) -> PositionRecord:
+    base = PositionRecord(
+        client=client,
+        account=account,
+        symbol=symbol,
+        qty="-150.5",
+        avg_cost="101.3333333333333333333333333",
+        realised_pnl="-12.0000001",
+        doc={"client": client, "account": account, "symbol": symbol, "cost": "-15250.5", "n": n},
+        updated_ns=T0 + n,
+    )
+    return replace(base, **kw)
+
+
+class TestJournalPositions:
+    def test_write_then_read_back_in_key_order_and_by_client(self, journal: Journal) -> None:
+        a = position("CLIENT1", "ACC-B", "VOD.L", 1)
+        b = position("CLIENT1", None, "VOD.L", 2, qty="0", avg_cost="0", doc={"n": 2, "px": None})
+        c = position("CLIENT1", "ACC-A", "BARC.L", 3, qty="12345678901234567890.123456789")
+        d = position("CLIENT2", None, "AAPL", 4)
+        e = position("CLIENT1", "ACC-A", "VOD.L", 5, qty="3")
+
+        journal.write([], [], [d, a, e, c, b])
+
+        # No account sorts first, then accounts, then symbols; values come back exactly.
+        assert journal.positions() == [b, c, e, a, d]
+        assert journal.positions("CLIENT1") == [b, c, e, a]
+        assert journal.positions("CLIENT2") == [d]
+        assert journal.positions("nobody") == []
+        got = journal.positions("CLIENT1")[1]
+        assert (got.qty, got.avg_cost, got.realised_pnl) == (
+            "12345678901234567890.123456789",
+            "101.3333333333333333333333333",
+            "-12.0000001",
+        )
+        assert type(got.updated_ns) is int
+        assert journal.positions("CLIENT1")[0].doc == {"n": 2, "px": None}
+
+    def test_upsert_replaces_the_row_of_its_key_only(self, journal: Journal) -> None:
+        first = position("CLIENT1", "ACC", "VOD.L", 1)
+        other = position("CLIENT1", "ACC", "BARC.L", 2)
+        journal.write([], [], [first, other])
+        later = replace(
+            first, qty="0", avg_cost="0", realised_pnl="7.5", doc={"flat": True}, updated_ns=T0 + 9
+        )
+
+        journal.write([], [], [later])
+
+        assert journal.positions() == [other, later]
+
+    def test_null_account_is_its_own_position_and_round_trips_as_none(self, journal: Journal) -> None:
+        none = position("CLIENT1", None, "VOD.L", 1)
+        named = position("CLIENT1", "ACC", "VOD.L", 2, qty="1")
+        journal.write([], [], [none, named])
+        journal.write([], [], [replace(none, qty="99", updated_ns=T0 + 3)])
+
+        got = journal.positions()
+        assert got == [replace(none, qty="99", updated_ns=T0 + 3), named]
+        assert got[0].account is None
+
+    def test_same_position_twice_in_one_write_keeps_the_last(self, journal: Journal) -> None:
+        p1 = position("CLIENT1", None, "VOD.L", 1, qty="100")
+        p2 = replace(p1, qty="40", updated_ns=T0 + 2)
+
+        journal.write([], [], [p1, p2])
+
+        assert journal.positions() == [p2]
+
+    def test_events_orders_and_positions_commit_together(self, journal: Journal) -> None:
+        e, o, p = (
+            ev("venue_in", "O1", 1),
+            order("O1", 1, cum_qty="100"),
+            position("CLIENT1", None, "VOD.L", 1),
+        )
+
+        journal.write([e], [o], [p])
+
+        assert (journal.events(), journal.order("O1"), journal.positions()) == ([e], o, [p])
+
+    @pytest.mark.parametrize("broken", ["order", "position"])
+    def test_failed_write_stores_no_event_order_or_position(self, journal: Journal, broken: str) -> None:
+        before = position("CLIENT1", None, "VOD.L", 1, qty="100")
+        journal.write([ev("venue_in", "O1", 1)], [order("O1", 1)], [before])
+        orders = [order("O1", 2, cum_qty="50")]
+        positions = [replace(before, qty="150", updated_ns=T0 + 2), position("CLIENT2", None, "AAPL", 2)]
+        if broken == "order":
+            orders.append(replace(order("O2", 2), symbol=None))  # NOT NULL, before the positions
+        else:
+            positions.append(replace(position("CLIENT3", None, "AAPL", 2), qty=None))  # after the rest
+
+        with pytest.raises(JournalError):
+            journal.write([ev("venue_in", "O1", 2)], orders, positions)
+
+        assert journal.events() == [ev("venue_in", "O1", 1)]
+        assert journal.order("O1") == order("O1", 1)
+        assert journal.positions() == [before]
+
+    def test_unserializable_position_doc_raises_and_stores_nothing(self, journal: Journal) -> None:
+        with pytest.raises(JournalError):
+            journal.write(
+                [ev("venue_in", "O1", 1)], [], [position("C", None, "X", 1, doc={"qty": Decimal("1")})]
+            )
+
+        assert journal.events() == []
+        assert journal.positions() == []
+
+    def test_reopen_restores_positions(self, open_journal: Callable[..., Journal]) -> None:
+        first = open_journal()
+        ps = [position("CLIENT1", None, "VOD.L", 1), position("CLIENT1", "ACC", "VOD.L", 2)]
+        first.write([], [], ps)
+        first.close()
+
+        assert open_journal().positions() == ps
+
+    def test_journal_from_before_positions_gains_the_table(
+        self, open_journal: Callable[..., Journal]
+    ) -> None:
+        old = open_journal()
+        old.write([ev("admin", None, 1)], [order("O1", 1)])
+        conn = old._conn
+        assert conn is not None
+        with conn.begin():
+            conn.exec_driver_sql("DROP TABLE positions")
+        old.close()
+
+        upgraded = open_journal()
+
+        assert upgraded.positions() == []
+        upgraded.write([], [], [position("CLIENT1", None, "VOD.L", 2)])
+        assert upgraded.positions() == [position("CLIENT1", None, "VOD.L", 2)]
+        assert upgraded.order("O1") == order("O1", 1)

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.config.loader import FIX_SPECS_DIR
-from gateway.config.model import SeedSource
+from gateway.config.model import CheckSpec, LossLimit, RejectBurst, RiskConfig, SeedSource
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -331,7 +331,7 @@ def test_summary_masks_database_password(tree: Path) -> None:
             "config/gateway.yaml",
             "instruments:\n",
             "instruments: []\nx:\n",
-            "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments)",
+            "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments, risk)",
         ),
         # missing required key
         (
@@ -607,3 +607,224 @@ def test_seed_from_must_be_a_list(tree: Path) -> None:
     assert error(tree) == (
         "config/venues/SIM-A.yaml: simulator.seed_from: expected a list of seed sources, got a mapping"
     )
+
+
+# ---------------------------------------------------------------------------------------- risk
+
+RISK = """\
+risk:
+  checks:
+    - {check: throttle, orders_per_s: 500, messages_per_s: 1000}
+    - {check: max_order_qty, max_qty: 1000}
+    - {check: price_collar, max_pct: 10}
+    - {check: market_orders, enabled: false, allowed: false}
+  restricted_symbols: [TSLA, GME, TSLA]
+  loss_limit: {max_loss: "50000", action: reduce}
+  reject_burst: {count: 10, window_s: 5, action: halt}
+"""
+
+
+def with_risk(tree: Path, risk: str = RISK, client: str | None = None) -> None:
+    write(tree, "config/gateway.yaml", GATEWAY + risk)
+    if client is not None:
+        write(tree, "config/clients/CLIENT1.yaml", CLIENT + textwrap.dedent(client))
+
+
+def test_no_risk_section_means_no_checks(tree: Path) -> None:
+    cfg = load_config("config/gateway.yaml")
+    assert cfg.risk == RiskConfig()
+    assert cfg.risk.checks == () and cfg.risk.loss_limit is None and cfg.risk.reject_burst is None
+    assert cfg.clients["CLIENT1"].risk == RiskConfig()
+    assert cfg.instruments["AAPL"].reference_price is None
+
+
+def test_risk_defaults(tree: Path) -> None:
+    with_risk(tree)
+    cfg = load_config("config/gateway.yaml")
+    gw = tree / "config/gateway.yaml"
+    assert cfg.risk.checks == (
+        CheckSpec("throttle", {"orders_per_s": 500, "messages_per_s": 1000}, gw, "risk.checks[0]"),
+        CheckSpec("max_order_qty", {"max_qty": 1000}, gw, "risk.checks[1]"),
+        CheckSpec("price_collar", {"max_pct": 10}, gw, "risk.checks[2]"),
+    )  # enabled: false drops market_orders from the defaults
+    assert cfg.risk.restricted_symbols == ("TSLA", "GME")
+    assert cfg.risk.loss_limit == LossLimit(Decimal(50000), "reduce")
+    assert cfg.risk.reject_burst == RejectBurst(10, 5.0, "halt")
+    assert cfg.clients["CLIENT1"].risk == cfg.risk  # no override: the defaults
+
+
+def test_client_risk_overrides_merge_by_name(tree: Path) -> None:
+    with_risk(
+        tree,
+        client="""\
+        risk:
+          checks:
+            - {check: allowed_instruments, symbols: [AAPL]}
+            - {check: max_order_qty, max_qty: "5"}
+            - {check: throttle, enabled: false}
+            - {check: market_orders, allowed: true}
+          loss_limit: {max_loss: 1000, action: halt}
+          reject_burst: null
+        """,
+    )
+    cfg = load_config("config/gateway.yaml")
+    risk = cfg.clients["CLIENT1"].risk
+    client_file = tree / "config/clients/CLIENT1.yaml"
+    assert risk.check_names == ("max_order_qty", "price_collar", "allowed_instruments", "market_orders")
+    assert risk.checks[0] == CheckSpec("max_order_qty", {"max_qty": "5"}, client_file, "risk.checks[1]")
+    assert risk.checks[1] == cfg.risk.checks[2]  # untouched default, still pointing at gateway.yaml
+    assert risk.checks[3].source == client_file and risk.checks[3].key == "risk.checks[3]"
+    assert risk.restricted_symbols == ("TSLA", "GME")
+    assert risk.loss_limit == LossLimit(Decimal(1000), "halt")
+    assert risk.reject_burst is None  # null switches the default off for this client
+    assert cfg.risk.check_names == ("throttle", "max_order_qty", "price_collar")  # defaults unchanged
+
+
+def test_client_override_without_risk_keys_keeps_default_triggers(tree: Path) -> None:
+    with_risk(tree, client="risk:\n  checks: []\n")
+    risk = load_config("config/gateway.yaml").clients["CLIENT1"].risk
+    assert risk.check_names == ("throttle", "max_order_qty", "price_collar")
+    assert risk.loss_limit == LossLimit(Decimal(50000), "reduce")
+    assert risk.reject_burst == RejectBurst(10, 5.0, "halt")
+
+
+def test_instrument_reference_price(tree: Path) -> None:
+    write(
+        tree,
+        "config/gateway.yaml",
+        GATEWAY.replace("venue: SIM-A}", 'venue: SIM-A, reference_price: "190.00"}'),
+    )
+    cfg = load_config("config/gateway.yaml")
+    assert cfg.instruments["AAPL"].reference_price == Decimal("190.00")
+    assert "reference 190.00" in cfg.summary()
+
+
+def test_shipped_config_has_risk_defaults_and_reference_prices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    cfg = load_config(REPO / "config/gateway.yaml")
+    assert {i.symbol: i.reference_price for i in cfg.instruments.values()} == {
+        "AAPL": Decimal("190.00"),
+        "MSFT": Decimal("370.00"),
+        "ESH4": Decimal("4799.25"),
+        "EURUSD": Decimal("1.10000"),
+        "BTCUSDT": Decimal("42000.00"),
+    }
+    assert "max_order_qty" in cfg.risk.check_names and "throttle" in cfg.risk.check_names
+    assert cfg.clients["CLIENT1"].risk.check_names == cfg.risk.check_names
+
+
+@pytest.mark.parametrize(
+    ("rel", "risk", "expected"),
+    [
+        (
+            "config/gateway.yaml",
+            "risk:\n  chekcs: []\n",
+            "config/gateway.yaml: risk: unknown key 'chekcs' "
+            "(expected one of: checks, restricted_symbols, loss_limit, reject_burst)",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  checks: {check: tick_lot}\n",
+            "config/gateway.yaml: risk.checks: expected a list of checks, got a mapping",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  checks: [tick_lot]\n",
+            "config/gateway.yaml: risk.checks[0]: expected a mapping with a 'check' key, got 'tick_lot'",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  checks:\n    - {max_qty: 5}\n",
+            "config/gateway.yaml: risk.checks[0].check: required key is missing",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  checks:\n    - {check: max qty}\n",
+            "config/gateway.yaml: risk.checks[0].check: expected a check name or a dotted path",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  checks:\n    - {check: tick_lot}\n    - {check: tick_lot}\n",
+            "config/gateway.yaml: risk.checks[1].check: duplicate check 'tick_lot' (also risk.checks[0])",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  checks:\n    - {check: tick_lot, enabled: no}\n",
+            "config/gateway.yaml: risk.checks[0].enabled: expected true or false, got 'no'",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  restricted_symbols: TSLA\n",
+            "config/gateway.yaml: risk.restricted_symbols: expected a list of symbols, got 'TSLA'",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  restricted_symbols: [TSLA, 'BRK A']\n",
+            "config/gateway.yaml: risk.restricted_symbols[1]: expected a symbol without spaces, got 'BRK A'",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  loss_limit: {max_loss: 0, action: halt}\n",
+            "config/gateway.yaml: risk.loss_limit.max_loss: must be > 0, got 0",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  loss_limit: {max_loss: 10, action: stop}\n",
+            "config/gateway.yaml: risk.loss_limit.action: expected one of: reduce, halt, got 'stop'",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  loss_limit: {max_loss: 10}\n",
+            "config/gateway.yaml: risk.loss_limit.action: required key is missing",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  reject_burst: {count: 0, window_s: 5, action: halt}\n",
+            "config/gateway.yaml: risk.reject_burst.count: expected a positive integer, got 0",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  reject_burst: {count: 3, window_s: 0, action: halt}\n",
+            "config/gateway.yaml: risk.reject_burst.window_s: must be > 0, got 0",
+        ),
+        (
+            "config/gateway.yaml",
+            "risk:\n  reject_burst: {count: 3, window_s: 1, action: halt, per: client}\n",
+            "config/gateway.yaml: risk.reject_burst: unknown key 'per' "
+            "(expected one of: count, window_s, action)",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "risk:\n  restricted_symbols: [TSLA]\n",
+            "config/clients/CLIENT1.yaml: risk: unknown key 'restricted_symbols' "
+            "(expected one of: checks, loss_limit, reject_burst)",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "risk:\n  checks:\n    - {check: max_qtty, enabled: false}\n",
+            "config/clients/CLIENT1.yaml: risk.checks[0].enabled: 'max_qtty' is not a default check, "
+            "so it cannot be disabled (defaults: max_order_qty, price_collar, throttle)",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "risk:\n  checks:\n    - {check: tick_lot}\n    - {check: tick_lot, enabled: false}\n",
+            "config/clients/CLIENT1.yaml: risk.checks[1].check: duplicate check 'tick_lot'",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "risk: []\n",
+            "config/clients/CLIENT1.yaml: risk: expected a mapping, got a list",
+        ),
+    ],
+)
+def test_risk_mistake_is_reported(tree: Path, rel: str, risk: str, expected: str) -> None:
+    if rel == "config/gateway.yaml":
+        with_risk(tree, risk)
+    else:
+        with_risk(tree, client=risk)
+    assert error(tree).startswith(expected)
+
+
+def test_bad_reference_price(tree: Path) -> None:
+    write(tree, "config/gateway.yaml", GATEWAY.replace("venue: SIM-A}", "venue: SIM-A, reference_price: -1}"))
+    assert error(tree) == "config/gateway.yaml: instruments[0].reference_price: must be > 0, got -1"

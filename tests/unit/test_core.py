@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.journal import OrderRecord
+from gateway.journal import OrderRecord, PositionRecord
 from gateway.orders import journaling
 from gateway.orders.core import OrderCore, Outcome
 from gateway.orders.enums import (
@@ -1168,11 +1168,15 @@ def test_order_status_when_cancel_pending_then_reports_pending_cancel(core: Orde
 
 
 class FakeJournal:
-    """The three reads journaling.restore() makes, over records from to_record()."""
+    """The reads journaling.restore() makes, over records from to_record()/position_record()."""
 
-    def __init__(self, records: list[OrderRecord]):
+    def __init__(self, records: list[OrderRecord], positions: list[PositionRecord] = ()):
         # the database stores doc as JSON: round-trip it the same way
         self.records = [dataclasses.replace(r, doc=json.loads(json.dumps(r.doc))) for r in records]
+        self.position_records = [dataclasses.replace(p, doc=json.loads(json.dumps(p.doc))) for p in positions]
+
+    def positions(self) -> list[PositionRecord]:
+        return self.position_records
 
     def open_orders(self) -> list[OrderRecord]:
         return [r for r in self.records if r.is_open]
@@ -1193,9 +1197,11 @@ def records_of(core: OrderCore) -> list[OrderRecord]:
 
 
 def restarted(core: OrderCore, clock: FakeClock) -> OrderCore:
-    orders, used = journaling.restore(FakeJournal(records_of(core)))  # type: ignore[arg-type]
+    positions = [journaling.position_record(p) for p in core.pretrade.positions.positions()]
+    journal = FakeJournal(records_of(core), positions)
+    orders, used, restored_positions = journaling.restore(journal)  # type: ignore[arg-type]
     fresh = make_core(clock, prefix="R")
-    fresh.restore(orders, used)
+    fresh.restore(orders, used, restored_positions)
     return fresh
 
 
