@@ -401,9 +401,10 @@ def listen(ctx: click.Context, seconds: float | None, as_json: bool) -> None:
 @click.option(
     "--price",
     type=PRICE,
-    default=Decimal("1"),
+    default=Decimal("185"),
     show_default=True,
-    help="IOC buy limit, far below the market so the venue acknowledges and cancels.",
+    help="IOC buy limit below the market (and inside the default 10% price collar around AAPL's "
+    "190 reference) so the venue acknowledges and cancels it.",
 )
 @click.option("--count", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--warmup", type=click.IntRange(0), default=100, show_default=True)
