@@ -11,6 +11,7 @@ same loop: they share the thread, not state, and talk to the gateway over socket
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import logging
 import time
 
@@ -51,6 +52,8 @@ from gateway.simulator.venue import SimulatorHost
 
 log = logging.getLogger("gateway")
 
+TRADING_STATE_KEY = "trading_state"  # journal meta: survives restarts, so a halt stays a halt
+
 _CLIENT_HANDLERS = {
     NewOrder: OrderCore.new_order,
     CancelOrder: OrderCore.cancel_order,
@@ -74,6 +77,10 @@ class Gateway:
         )
         orders, used, positions = restore(self.journal)
         self.core.restore(orders, used, positions)
+        saved_states = self.journal.get_meta(TRADING_STATE_KEY)
+        if saved_states:
+            self.core.pretrade.states.restore(json.loads(saved_states))
+            log.info("trading state restored: %s", saved_states)
         if orders or positions:
             log.info("restored %d open orders and %d positions from the journal", len(orders), len(positions))
 
@@ -379,6 +386,8 @@ class Gateway:
             msg.getHeader().setField(t.BeginString, begin_string)
             sends.append((self.venue_sessions[cmd.venue], msg))
             events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
+        if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
+            self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))
         self.journal.write(
             events, [to_record(o) for o in outcome.changed], [position_record(p) for p in outcome.positions]
         )

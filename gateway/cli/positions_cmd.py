@@ -61,16 +61,24 @@ def _read(cfg: GatewayConfig) -> list[Position]:
 
 
 def _marks(cfg: GatewayConfig, rows: list[Position]) -> dict[str, Decimal]:
-    """Price per symbol: configured reference price, else the most recent fill in the symbol."""
+    """Price per symbol as the gateway marks it: the latest trade (fill) in the symbol, else the
+    configured reference price."""
     marks: dict[str, Decimal] = {}
-    for p in sorted(rows, key=lambda p: p.updated_ns):  # the latest fill wins
-        if p.last_fill_px is not None:
-            marks[p.symbol] = p.last_fill_px
     for symbol in {p.symbol for p in rows}:
         ref = getattr(cfg.instruments.get(symbol), "reference_price", None)
         if ref is not None:
             marks[symbol] = ref
+    for p in sorted(rows, key=lambda p: p.updated_ns):  # the latest fill wins
+        if p.last_fill_px is not None:
+            marks[p.symbol] = p.last_fill_px
     return marks
+
+
+def _exposure(p: Position, mark: Decimal | None) -> tuple[Decimal, Decimal]:
+    """Gross and net notional of the position at the mark (zero when there is no mark)."""
+    if mark is None:
+        return Decimal(0), Decimal(0)
+    return abs(p.qty) * mark, p.qty * mark
 
 
 def _num(d: Decimal | None) -> str:
@@ -84,7 +92,18 @@ def _num(d: Decimal | None) -> str:
 def _print_table(
     rows: list[Position], marks: dict[str, Decimal], totals: dict[str, tuple[Decimal, Decimal]]
 ) -> None:
-    header = ("Client", "Account", "Symbol", "Qty", "AvgCost", "Mark", "Realised", "Unrealised")
+    header = (
+        "Client",
+        "Account",
+        "Symbol",
+        "Qty",
+        "AvgCost",
+        "Mark",
+        "Realised",
+        "Unrealised",
+        "Gross",
+        "Net",
+    )
     table = [
         (
             p.client,
@@ -95,9 +114,15 @@ def _print_table(
             _num(marks.get(p.symbol)),
             _num(p.realised_pnl),
             _num(p.unrealised(marks.get(p.symbol))),
+            *map(_num, _exposure(p, marks.get(p.symbol))),
         )
         for p in rows
     ]
+    exposure = {c: [Decimal(0), Decimal(0)] for c in totals}
+    for p in rows:
+        gross, net = _exposure(p, marks.get(p.symbol))
+        exposure[p.client][0] += gross
+        exposure[p.client][1] += net
     widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -110,7 +135,10 @@ def _print_table(
         for r in group:
             click.echo(line(r))
         realised, unrealised = totals[client]
-        click.echo(line((client, "TOTAL", "", "", "", "", _num(realised), _num(unrealised))))
+        gross, net = exposure[client]
+        click.echo(
+            line((client, "TOTAL", "", "", "", "", _num(realised), _num(unrealised), _num(gross), _num(net)))
+        )
 
 
 def _as_json(
@@ -128,6 +156,8 @@ def _as_json(
                 "mark": None if p.symbol not in marks else str(marks[p.symbol]),
                 "realised_pnl": str(p.realised_pnl),
                 "unrealised_pnl": str(p.unrealised(marks.get(p.symbol))),
+                "gross_exposure": str(_exposure(p, marks.get(p.symbol))[0]),
+                "net_exposure": str(_exposure(p, marks.get(p.symbol))[1]),
                 "bought": str(p.bought),
                 "sold": str(p.sold),
                 "last_fill_px": None if p.last_fill_px is None else str(p.last_fill_px),

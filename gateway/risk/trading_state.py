@@ -57,6 +57,18 @@ class TradingStates:
             raise ValueError(f"bad trading-state scope {scope!r} / target {target!r}")
         return StateChange(scope, target, state, reason)
 
+    def restore(self, snapshot: dict) -> None:
+        """Back from the journal: a halt survives a restart until someone releases it."""
+        g = snapshot.get("global", {})
+        self.global_state = TradingState[g.get("state", "ACTIVE")]
+        self.global_reason = g.get("reason", "")
+        self.clients = {
+            c: (TradingState[v["state"]], v["reason"]) for c, v in snapshot.get("clients", {}).items()
+        }
+        self.venues = {
+            n: (TradingState[v["state"]], v["reason"]) for n, v in snapshot.get("venues", {}).items()
+        }
+
     def snapshot(self) -> dict:
         return {
             "global": {"state": self.global_state.name, "reason": self.global_reason},

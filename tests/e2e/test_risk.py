@@ -200,3 +200,22 @@ def test_positions_across_venues_partial_fills_and_a_restart(tmp_path):
     finally:
         gw.stop()
         venues.stop()
+
+
+def test_a_halt_survives_a_gateway_restart_until_released(tmp_path):
+    config = write_config(tmp_path)
+    gw = start_gateway(config)
+    try:
+        assert fixgw(config, "kill-switch", "engage", "--venue", "SIM-B").returncode == 0
+        gw.kill()
+        gw = start_gateway(config)
+        state = json.loads(fixgw(config, "trading-state", "--json").stdout)
+        assert state["venues"]["SIM-B"]["state"] == "HALTED"
+        c1 = connect(config, "CLIENT1")
+        assert "trading halted" in field(report_for(c1, c1.new_order("TB02", "buy", 1, "5")), 58)
+        assert field(report_for(c1, c1.new_order("TA02", "buy", 1, "5")), 39) == "0"  # SIM-A unaffected
+        assert fixgw(config, "kill-switch", "release", "--venue", "SIM-B").returncode == 0
+        assert field(report_for(c1, c1.new_order("TB02", "buy", 1, "5")), 39) == "0"
+        c1.logout()
+    finally:
+        gw.stop()

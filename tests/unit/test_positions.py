@@ -274,27 +274,31 @@ class TestPositionsCommand:
         monkeypatch.setattr(positions_cmd, "load_config", lambda path: cfg)
         return url
 
-    def test_json_marks_at_reference_price_else_latest_fill_in_the_symbol(self, journal_url: str) -> None:
+    def test_json_marks_at_latest_fill_in_the_symbol_else_reference_price(self, journal_url: str) -> None:
         result = CliRunner().invoke(positions_cmd.positions, ["--json", "--client", "CLIENT1"])
         assert result.exit_code == 0, result.output
         doc = json.loads(result.output)
         got = [
             (p["account"], p["symbol"], p["qty"], p["mark"], p["unrealised_pnl"]) for p in doc["positions"]
         ]
-        # AAPL: 200 left at avg 185.8333..; MSFT marked at CLIENT2's later fill 412 (other client).
+        # As the gateway marks: the latest trade wins over the configured reference (AAPL 190).
+        # AAPL: 200 left at avg 185.8333.., last fill 187; MSFT marked at CLIENT2's later fill 412.
         assert got == [
-            (None, "AAPL", "200", "190", "833.33333333333333333333333"),
+            (None, "AAPL", "200", "187", "233.33333333333333333333333"),
             ("ACC-1", "MSFT", "-50", "412", "-87.50"),
         ]
         aapl = doc["positions"][0]
-        # Rounded parts, exact whole: 18700 sold + 200 x 190 marked - 55750 bought.
+        # Rounded parts, exact whole: 18700 sold + 200 x 187 marked - 55750 bought.
         assert aapl["realised_pnl"] == "116.66666666666666666666667"
-        assert D(aapl["realised_pnl"]) + D(aapl["unrealised_pnl"]) == D("950")
+        assert D(aapl["realised_pnl"]) + D(aapl["unrealised_pnl"]) == D("350")
+        assert (aapl["gross_exposure"], aapl["net_exposure"]) == ("37400", "37400")
+        msft = doc["positions"][1]
+        assert (msft["gross_exposure"], msft["net_exposure"]) == ("20600", "-20600")
         assert doc["totals"] == [
             {
                 "client": "CLIENT1",
                 "realised_pnl": "116.66666666666666666666667",
-                "unrealised_pnl": "745.83333333333333333333333",
+                "unrealised_pnl": "145.83333333333333333333333",
             }
         ]
 
@@ -302,13 +306,35 @@ class TestPositionsCommand:
         result = CliRunner().invoke(positions_cmd.positions, [])
         assert result.exit_code == 0, result.output
         lines = [line.split() for line in result.output.splitlines()]
-        assert lines[0] == ["Client", "Account", "Symbol", "Qty", "AvgCost", "Mark", "Realised", "Unrealised"]
+        assert lines[0] == [
+            "Client",
+            "Account",
+            "Symbol",
+            "Qty",
+            "AvgCost",
+            "Mark",
+            "Realised",
+            "Unrealised",
+            "Gross",
+            "Net",
+        ]
         assert lines[1:] == [
-            ["CLIENT1", "-", "AAPL", "200", "185.833333", "190", "116.666667", "833.333333"],
-            ["CLIENT1", "ACC-1", "MSFT", "-50", "410.25", "412", "0", "-87.5"],
-            ["CLIENT1", "TOTAL", "116.666667", "745.833333"],
-            ["CLIENT2", "X", "MSFT", "20", "411.5", "412", "0", "10"],
-            ["CLIENT2", "TOTAL", "0", "10"],
+            [
+                "CLIENT1",
+                "-",
+                "AAPL",
+                "200",
+                "185.833333",
+                "187",
+                "116.666667",
+                "233.333333",
+                "37400",
+                "37400",
+            ],
+            ["CLIENT1", "ACC-1", "MSFT", "-50", "410.25", "412", "0", "-87.5", "20600", "-20600"],
+            ["CLIENT1", "TOTAL", "116.666667", "145.833333", "58000", "16800"],
+            ["CLIENT2", "X", "MSFT", "20", "411.5", "412", "0", "10", "8240", "8240"],
+            ["CLIENT2", "TOTAL", "0", "10", "8240", "8240"],
         ]
 
     def test_unknown_client_says_so(self, journal_url: str) -> None:
