@@ -344,23 +344,27 @@ class OrderCore:
         )
         for child in order.children:
             if child.is_open and child.pending is None:
-                new_id = self.ids.child_cl_ord_id()
-                child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id)
-                self._register_child(child, new_id)
-                out.touch(child)
-                out.to_venues.append(
-                    CancelChildOrder(
-                        child.venue,
-                        new_id,
-                        child.cl_ord_id,
-                        child.venue_order_id,
-                        child.symbol,
-                        child.side,
-                        child.qty,
-                    )
-                )
+                self._cancel_child(child, out)
         out.note(order.order_id, f"cancel requested by {cmd.cl_ord_id}")
         return out
+
+    def _cancel_child(self, child: ChildOrder, out: Outcome) -> None:
+        """Ask the child's venue to cancel it, under a new gateway ClOrdID."""
+        new_id = self.ids.child_cl_ord_id()
+        child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id)
+        self._register_child(child, new_id)
+        out.touch(child)
+        out.to_venues.append(
+            CancelChildOrder(
+                child.venue,
+                new_id,
+                child.cl_ord_id,
+                child.venue_order_id,
+                child.symbol,
+                child.side,
+                child.qty,
+            )
+        )
 
     @_settles
     def replace_order(self, session: str, cmd: ReplaceOrder) -> Outcome:
@@ -744,21 +748,7 @@ class OrderCore:
                 )
                 self._register(order)
             for child in children:
-                new_id = self.ids.child_cl_ord_id()
-                child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id)
-                self._register_child(child, new_id)
-                out.touch(child)
-                out.to_venues.append(
-                    CancelChildOrder(
-                        child.venue,
-                        new_id,
-                        child.cl_ord_id,
-                        child.venue_order_id,
-                        child.symbol,
-                        child.side,
-                        child.qty,
-                    )
-                )
+                self._cancel_child(child, out)
             order.updated_ns = self.clock()
             out.touch(order)
             out.canceled.append(order.order_id)
