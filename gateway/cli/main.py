@@ -349,6 +349,19 @@ def orders_show(config_path: str | None, as_json: bool, order_id: str) -> None:
         click.echo(f"  {_ts(e.ts_ns)} {e.kind:<10} {e.session or '':<8} {e.text}")
 
 
+@cli.command("bench-risk")
+@click.option("--orders", type=click.IntRange(1), default=20_000, show_default=True, help="Calls timed.")
+@click.option("--instruments", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--working", type=click.IntRange(0), default=5_000, show_default=True, help="Working orders.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_risk(orders: int, instruments: int, working: int, as_json: bool) -> None:
+    """Time pre-trade checks and position updates (µs), with N and 10 x N working orders."""
+    from gateway.risk.bench import format_report, run
+
+    result = run(orders=orders, instruments=instruments, working=working)
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_report(result))
+
+
 def main() -> None:
     cli(prog_name="fixgw")
 

@@ -348,21 +348,22 @@ class OrderCore:
         out.note(order.order_id, f"cancel requested by {cmd.cl_ord_id}")
         return out
 
-    def _cancel_child(self, child: ChildOrder, out: Outcome) -> None:
-        """Ask the child's venue to cancel it, under a new gateway ClOrdID."""
+    def _cancel_child(self, child: ChildOrder, out: Outcome, unsolicited: bool = False) -> None:
+        """Ask the child's venue to cancel it, under a new gateway ClOrdID.
+
+        A replace still in flight is named as the original: the venue handles requests in
+        order, so by the time it sees the cancel the replace's ClOrdID is the live one.
+        """
         new_id = self.ids.child_cl_ord_id()
-        child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id)
+        in_flight = child.pending
+        replacing = in_flight is not None and in_flight.kind is OrdStatus.PENDING_REPLACE
+        orig = in_flight.cl_ord_id if replacing else child.cl_ord_id
+        child.pending = PendingChange(OrdStatus.PENDING_CANCEL, new_id, orig, unsolicited=unsolicited)
         self._register_child(child, new_id)
         out.touch(child)
         out.to_venues.append(
             CancelChildOrder(
-                child.venue,
-                new_id,
-                child.cl_ord_id,
-                child.venue_order_id,
-                child.symbol,
-                child.side,
-                child.qty,
+                child.venue, new_id, orig, child.venue_order_id, child.symbol, child.side, child.qty
             )
         )
 
@@ -584,6 +585,7 @@ class OrderCore:
             child_next = next_status(child.status, event)
             others_done = all(c.status.is_terminal for c in order.children if c is not child)
             parent_next = next_status(order.status, event) if others_done else order.status
+            killed = child.pending is not None and child.pending.unsolicited
             if child.pending and child.pending.kind is OrdStatus.PENDING_CANCEL:
                 child.cl_ord_id = child.pending.cl_ord_id
             child.status = child_next
@@ -592,19 +594,29 @@ class OrderCore:
                 return
             pending = order.pending
             order.status = parent_next
-            if pending is not None and pending.unsolicited and et is ExecType.CANCELED:
-                order.pending = None
-                order.text = "canceled by the gateway's kill switch"
-                out.to_clients.append(execution_report(order, self.ids.exec_id(), et, text=order.text))
-            elif pending is not None and pending.kind is OrdStatus.PENDING_CANCEL and et is ExecType.CANCELED:
+            if (
+                pending is not None
+                and pending.kind is OrdStatus.PENDING_CANCEL
+                and not pending.unsolicited
+                and et is ExecType.CANCELED
+            ):  # the client's own cancel, confirmed
                 order.pending = None
                 orig = order.cl_ord_id
                 order.cl_ord_id = pending.cl_ord_id
                 out.to_clients.append(execution_report(order, self.ids.exec_id(), et, orig_cl_ord_id=orig))
+                return
+            if pending is not None and pending.unsolicited:
+                order.pending = None
+            if killed or (pending is not None and pending.unsolicited):
+                text = "canceled by the gateway's kill switch"
             else:
                 text = f"{rpt.venue}: {rpt.text}" if rpt.text else f"{et.name.lower()} by {rpt.venue}"
-                order.text = text
-                out.to_clients.append(execution_report(order, self.ids.exec_id(), et, text=text))
+            order.text = text
+            out.to_clients.append(execution_report(order, self.ids.exec_id(), et, text=text))
+            if order.pending is not None:  # the client's replace can no longer happen: say so now
+                self._refuse_pending(
+                    order, CxlRejReason.TOO_LATE, f"order is already {order.status.name.lower()}", out
+                )
             return
 
         if et is ExecType.REPLACED:
@@ -663,7 +675,7 @@ class OrderCore:
             out.note(None, f"{rej.venue} cancel reject for unknown order {rej.cl_ord_id}")
             return out
         order = self.orders[child.parent_id]
-        child.pending = None
+        refused, child.pending = child.pending, None
         pending = order.pending
         order.updated_ns = child.updated_ns = self.clock()
         out.touch(order, child)
@@ -671,29 +683,36 @@ class OrderCore:
         if pending is None:
             out.note(order.order_id, f"cancel reject from {rej.venue} with nothing pending: {venue_text}")
             return out
-        order.pending = None
+        if pending.unsolicited:  # the kill switch's own cancel: the client asked nothing
+            order.pending = None
+            out.note(order.order_id, f"kill-switch cancel refused: {venue_text}")
+            log.error("%s: kill-switch cancel refused: %s", order.order_id, venue_text)
+            return out
         if order.status.is_terminal or rej.reason == CxlRejReason.TOO_LATE:
             reason = CxlRejReason.TOO_LATE
         elif rej.reason == CxlRejReason.UNKNOWN_ORDER:
             reason = CxlRejReason.UNKNOWN_ORDER
         else:
             reason = CxlRejReason.BROKER_OPTION
+        self._refuse_pending(order, reason, venue_text, out)
+        halted = self.pretrade.states.effective(order.session, child.venue)[0] is TradingState.HALTED
+        if halted and child.is_open and refused is not None and refused.kind is OrdStatus.PENDING_CANCEL:
+            # The kill switch left this order to the client's own cancel, which the venue refused.
+            self._kill(order, [child], out, "kill switch (the client's cancel was refused)")
+        return out
+
+    def _refuse_pending(self, order: ClientOrder, reason: CxlRejReason, text: str, out: Outcome) -> None:
+        """Answer the client's pending cancel or replace with an OrderCancelReject, and drop it."""
+        pending, order.pending = order.pending, None
         response_to = (
             CxlRejResponseTo.CANCEL if pending.kind is OrdStatus.PENDING_CANCEL else CxlRejResponseTo.REPLACE
         )
         out.to_clients.append(
             cancel_reject(
-                order.session,
-                order,
-                pending.cl_ord_id,
-                pending.orig_cl_ord_id,
-                response_to,
-                reason,
-                venue_text,
+                order.session, order, pending.cl_ord_id, pending.orig_cl_ord_id, response_to, reason, text
             )
         )
-        out.note(order.order_id, f"{response_to.name.lower()} rejected by {rej.venue}: {venue_text}")
-        return out
+        out.note(order.order_id, f"{response_to.name.lower()} refused: {text}")
 
     # ------------------------------------------------------------ trading state
 
@@ -731,33 +750,35 @@ class OrderCore:
         for order in self.open_orders():
             if scope == "client" and order.session != target:
                 continue
+            # Every open child but those with a cancel already in flight (if the venue refuses
+            # that one, venue_cancel_reject cancels again while the scope is halted).
             children = [
                 c
                 for c in order.children
-                if c.is_open and c.pending is None and (scope != "venue" or c.venue == target)
+                if c.is_open
+                and not (c.pending and c.pending.kind is OrdStatus.PENDING_CANCEL)
+                and (scope != "venue" or c.venue == target)
             ]
-            if not children:
-                continue
-            if order.pending is None and len(children) == sum(c.is_open for c in order.children):
-                order.pending = PendingChange(
-                    OrdStatus.PENDING_CANCEL,
-                    order.cl_ord_id,
-                    order.cl_ord_id,
-                    deadline_ns=self.clock() + self.ack_timeout_ns,
-                    unsolicited=True,
-                )
-                self._register(order)
-            for child in children:
-                self._cancel_child(child, out)
-            order.updated_ns = self.clock()
-            out.touch(order)
-            out.canceled.append(order.order_id)
-            out.note(
-                order.order_id,
-                f"kill switch ({scope} {target or ''}): cancel sent to "
-                f"{', '.join(sorted({c.venue for c in children}))}",
-            )
+            if children:
+                self._kill(order, children, out, f"kill switch ({scope} {target or ''})")
         return out
+
+    def _kill(self, order: ClientOrder, children: list[ChildOrder], out: Outcome, why: str) -> None:
+        if order.pending is None and len(children) == sum(c.is_open for c in order.children):
+            order.pending = PendingChange(
+                OrdStatus.PENDING_CANCEL,
+                order.cl_ord_id,
+                order.cl_ord_id,
+                deadline_ns=self.clock() + self.ack_timeout_ns,
+                unsolicited=True,
+            )
+            self._register(order)
+        for child in children:
+            self._cancel_child(child, out, unsolicited=True)
+        order.updated_ns = self.clock()
+        out.touch(order)
+        out.canceled.append(order.order_id)
+        out.note(order.order_id, f"{why}: cancel sent to {', '.join(sorted({c.venue for c in children}))}")
 
     # ------------------------------------------------------------ timers
 
@@ -805,7 +826,6 @@ class OrderCore:
             if pending.deadline_ns > now_ns:
                 continue
             del self._awaiting_change[order.order_id]
-            order.pending = None
             order.updated_ns = now_ns
             venues = sorted({c.venue for c in order.children if c.pending is not None})
             for child in order.children:
@@ -815,26 +835,11 @@ class OrderCore:
             secs = self.ack_timeout_ns / 1e9
             text = f"no answer from {', '.join(venues) or 'the venue'} within {secs:g}s; order unchanged"
             if pending.unsolicited:  # the kill switch's own cancel: the client asked nothing
+                order.pending = None
                 out.note(order.order_id, f"kill-switch cancel timed out: {text}")
                 log.error("%s: kill-switch cancel unanswered: %s", order.order_id, text)
                 continue
-            response_to = (
-                CxlRejResponseTo.CANCEL
-                if pending.kind is OrdStatus.PENDING_CANCEL
-                else CxlRejResponseTo.REPLACE
-            )
-            out.to_clients.append(
-                cancel_reject(
-                    order.session,
-                    order,
-                    pending.cl_ord_id,
-                    pending.orig_cl_ord_id,
-                    response_to,
-                    CxlRejReason.BROKER_OPTION,
-                    text,
-                )
-            )
-            out.note(order.order_id, f"{response_to.name.lower()} timed out: {text}")
+            self._refuse_pending(order, CxlRejReason.BROKER_OPTION, text, out)
         return out
 
 

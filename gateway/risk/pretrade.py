@@ -16,7 +16,7 @@ from decimal import Decimal
 from gateway.orders.enums import OrdRejReason, OrdStatus, Side
 from gateway.orders.model import ClientOrder
 from gateway.positions.book import Position, PositionBook
-from gateway.risk.api import Decision, OrderIntent
+from gateway.risk.api import ZERO, Decision, OrderIntent
 from gateway.risk.exposure import Exposure, ReferencePrices
 from gateway.risk.trading_state import StateChange, TradingState, TradingStates
 from gateway.risk.view import CoreRiskView
@@ -53,6 +53,12 @@ class PreTrade:
         self.loss_limits = dict(loss_limits or {})
         self.reject_bursts = dict(reject_bursts or {})
         self._rejects: defaultdict[str, deque[int]] = defaultdict(deque)
+        # Unrealised P&L as running aggregates, for O(1) loss-limit checks on every fill: each
+        # position's value at the current mark, per client totals, and positions per symbol so a
+        # new mark re-values only that symbol's holders.
+        self._unrealised: dict[tuple, Decimal] = {}
+        self._unrealised_total: defaultdict[str, Decimal] = defaultdict(Decimal)
+        self._by_symbol: defaultdict[str, set[tuple]] = defaultdict(set)
 
     @classmethod
     def from_config(cls, cfg, clock: Callable[[], int]) -> PreTrade:
@@ -133,17 +139,33 @@ class PreTrade:
         position = self.positions.on_fill(
             order.session, order.account, order.symbol, order.side, qty, px, now
         )
+        self._by_symbol[order.symbol].add(position.key())
         self.exposure.update_position(
             order.session, order.symbol, self.positions.net_qty(order.session, order.symbol)
         )
-        self.exposure.on_price(order.symbol, px)
+        self.on_price(order.symbol, px)
         return position, self._check_loss(order.session)
+
+    def on_price(self, symbol: str, price: Decimal) -> None:
+        """A new mark (a venue trade; market data later): re-value only the holders of ``symbol``."""
+        self.exposure.on_price(symbol, price)
+        for key in self._by_symbol.get(symbol, ()):
+            self._revalue(key)
+
+    def _revalue(self, key: tuple) -> None:
+        position = self.positions.position(*key)
+        value = position.unrealised(self.prices.reference(position.symbol)) if position else ZERO
+        self._unrealised_total[key[0]] += value - self._unrealised.get(key, ZERO)
+        self._unrealised[key] = value
+
+    def unrealised(self, client: str) -> Decimal:
+        return self._unrealised_total[client]
 
     def _check_loss(self, client: str) -> StateChange | None:
         limit = self.loss_limits.get(client)
         if limit is None or limit.max_loss is None:
             return None
-        pnl = self.positions.realised(client) + self.positions.unrealised(client, self.prices.reference)
+        pnl = self.positions.realised(client) + self._unrealised_total[client]
         if pnl >= -limit.max_loss:
             return None
         return self._escalate(client, limit.state, f"loss {pnl} beyond limit {limit.max_loss}")
@@ -173,7 +195,13 @@ class PreTrade:
 
     def restore(self, orders: Iterable[ClientOrder], positions: Iterable[Position]) -> None:
         self.positions.restore(positions)
-        for p in self.positions.positions():
+        restored = sorted(self.positions.positions(), key=lambda p: p.updated_ns)
+        for p in restored:  # the last trade seen in each symbol is its mark again
+            if p.last_fill_px is not None:
+                self.prices.mark(p.symbol, p.last_fill_px)
+        for p in restored:
+            self._by_symbol[p.symbol].add(p.key())
+            self._revalue(p.key())
             self.exposure.update_position(p.client, p.symbol, self.positions.net_qty(p.client, p.symbol))
         for order in orders:
             if order.status is not OrdStatus.REJECTED:
