@@ -43,6 +43,8 @@ from gateway.positions.book import Position
 from gateway.risk.api import OrderIntent
 from gateway.risk.pretrade import PreTrade
 from gateway.risk.trading_state import StateChange, TradingState
+from gateway.routing.api import ChildSpec, RouteReject
+from gateway.routing.router import Router
 
 log = logging.getLogger("gateway.orders")
 
@@ -100,9 +102,11 @@ class OrderCore:
         ack_timeout_ns: int,
         clock: Callable[[], int],
         pretrade: PreTrade | None = None,
+        router: Router | None = None,
     ):
         self.ids = ids
         self.pretrade = pretrade or PreTrade(clock)
+        self.router = router  # None: one child at ExDestination or the instrument's default venue
         self.routes = routes  # symbol -> default venue (None: ExDestination required)
         self.venues = set(venues)
         self.venues_up: set[str] = set()
@@ -206,61 +210,111 @@ class OrderCore:
         problem = throttled or self._validate(cmd)
         venue = cmd.ex_destination or self.routes.get(cmd.symbol)
         if problem is None:
-            if venue is None:
-                problem = (
-                    OrdRejReason.OTHER,
-                    (f"no route for {cmd.symbol}: no ExDestination and no default venue"),
-                )
-            elif venue not in self.venues:
-                problem = OrdRejReason.BROKER_OPTION, f"unknown venue {venue}"
-            elif venue not in self.venues_up:
-                problem = OrdRejReason.EXCHANGE_CLOSED, f"venue {venue} is not logged on"
+            if cmd.ex_destination is not None and cmd.ex_destination not in self.venues:
+                problem = OrdRejReason.BROKER_OPTION, f"unknown venue {cmd.ex_destination}"
+            elif self.router is None:  # one venue: ExDestination, else the instrument's default
+                if venue is None:
+                    problem = (
+                        OrdRejReason.OTHER,
+                        f"no route for {cmd.symbol}: no ExDestination and no default venue",
+                    )
+                elif venue not in self.venues:
+                    problem = OrdRejReason.BROKER_OPTION, f"unknown venue {venue}"
+                elif venue not in self.venues_up:
+                    problem = OrdRejReason.EXCHANGE_CLOSED, f"venue {venue} is not logged on"
         if problem is None:
+            # With a router, only a venue the client named is known before routing; a halted
+            # venue is then avoided by routing rather than refusing the order.
+            scope_venue = cmd.ex_destination if self.router is not None else venue
             intent = OrderIntent(
-                session, cmd.account, cmd.symbol, cmd.side, cmd.ord_type, cmd.qty, cmd.price, cmd.tif, venue
+                session,
+                cmd.account,
+                cmd.symbol,
+                cmd.side,
+                cmd.ord_type,
+                cmd.qty,
+                cmd.price,
+                cmd.tif,
+                scope_venue,
             )
             decision, problem = self.pretrade.admit(intent)
             if decision is not None:
                 out.note(order.order_id, decision.describe())
+        specs: list[ChildSpec] = []
+        if problem is None:
+            if self.router is None:
+                specs = [ChildSpec(venue, cmd.qty, cmd.price, cmd.ord_type, cmd.tif)]
+            else:
+                routed = self._route(order, cmd.qty, cmd.ex_destination, frozenset())
+                if isinstance(routed, RouteReject):
+                    problem = OrdRejReason.EXCHANGE_CLOSED, routed.text
+                else:
+                    specs = routed
         if problem is not None:
             reason, text = problem
             self._reject(order, reason, text, out)
             return out
+        for spec in specs:
+            self._send_child(order, spec, now, out)
+        self._awaiting_ack[order.order_id] = order
+        return out
 
+    def _route(
+        self, order: ClientOrder, qty, ex_destination: str | None, exclude: frozenset[str]
+    ) -> list[ChildSpec] | RouteReject:
+        halted = {v for v, (state, _) in self.pretrade.states.venues.items() if state is TradingState.HALTED}
+        return self.router.route(
+            order.session, order.symbol, order.side, order.ord_type, qty, order.price, order.tif,
+            ex_destination, self.venues_up, halted, self.clock(), exclude,
+        )  # fmt: skip
+
+    def _reroute(self, order: ClientOrder, child: ChildOrder, out: Outcome) -> bool:
+        """Send a rejected child's quantity elsewhere, when configured; False when it was not."""
+        if self.router is None or not self.router.reroute_on_child_reject:
+            return False
+        remainder = child.qty - child.fills.cum_qty
+        if order.pending is not None or order.status.is_terminal or remainder <= 0:
+            return False
+        failed = frozenset(c.venue for c in order.children if c.status is OrdStatus.REJECTED)
+        routed = self._route(order, remainder, None, failed)
+        if isinstance(routed, RouteReject):
+            out.note(order.order_id, f"re-route of {remainder} failed: {routed.text}")
+            return False
+        now = self.clock()
+        for spec in routed:
+            self._send_child(order, spec, now, out)
+        out.note(order.order_id, f"re-routed {remainder} away from {child.venue}")
+        return True
+
+    def _send_child(self, order: ClientOrder, spec: ChildSpec, now: int, out: Outcome) -> ChildOrder:
         child = ChildOrder(
             child_id=self.ids.child_cl_ord_id(),
             parent_id=order.order_id,
-            venue=venue,
+            venue=spec.venue,
             cl_ord_id="",
-            symbol=cmd.symbol,
-            side=cmd.side,
-            ord_type=cmd.ord_type,
-            qty=cmd.qty,
-            price=cmd.price,
-            tif=cmd.tif,
+            symbol=order.symbol,
+            side=order.side,
+            ord_type=spec.ord_type,
+            qty=spec.qty,
+            price=spec.price,
+            tif=spec.tif,
             ack_deadline_ns=now + self.ack_timeout_ns,
             updated_ns=now,
         )
         child.cl_ord_id = child.child_id
         order.children.append(child)
-        self._awaiting_ack[order.order_id] = order
         self._register_child(child, child.cl_ord_id)
         out.touch(order, child)
         out.to_venues.append(
             SendChildOrder(
-                venue,
-                child.cl_ord_id,
-                child.symbol,
-                child.side,
-                child.ord_type,
-                child.qty,
-                child.price,
-                child.tif,
-                order.account,
+                spec.venue, child.cl_ord_id, order.symbol, order.side, spec.ord_type, spec.qty, spec.price,
+                spec.tif, order.account,
             )
-        )
-        out.note(order.order_id, f"routed to {venue} as {child.cl_ord_id}")
-        return out
+        )  # fmt: skip
+        if self.router is not None:
+            self.router.on_sent(spec.venue, spec.qty)
+        out.note(order.order_id, f"routed {spec.qty} to {spec.venue} as {child.cl_ord_id} ({spec.tif.name})")
+        return child
 
     def _validate(self, cmd: NewOrder | ReplaceOrder) -> tuple[OrdRejReason, str] | None:
         if cmd.symbol not in self.routes:
@@ -395,7 +449,8 @@ class OrderCore:
             )
         if cmd.ord_type is OrdType.LIMIT and (cmd.price is None or cmd.price <= 0):
             return refuse(CxlRejReason.BROKER_OPTION, "a limit order needs a positive Price")
-        child = next((c for c in order.children if c.is_open and c.pending is None), None)
+        # The resting child, when a strategy split the order (sweeping children are IOC).
+        child = next((c for c in reversed(order.children) if c.is_open and c.pending is None), None)
         if child is None:
             return refuse(CxlRejReason.TOO_LATE, "no working child order to amend")
         child_qty = child.qty + (cmd.qty - order.qty)
@@ -645,22 +700,32 @@ class OrderCore:
             return
 
         if et is ExecType.REJECTED:
-            child_next = next_status(child.status, Event.REJECTED)
-            others_done = all(c.status.is_terminal for c in order.children if c is not child)
-            parent_next = next_status(order.status, Event.REJECTED) if others_done else order.status
-            child.status, child.ack_deadline_ns, child.pending = child_next, None, None
-            if not others_done:
-                return
-            order.status = parent_next
+            child.status = next_status(child.status, Event.REJECTED)
+            child.ack_deadline_ns, child.pending = None, None
             self.state_changed(self.pretrade.on_venue_reject(order.session), out)
             text = f"{rpt.venue} rejected the order: {rpt.text or 'no reason given'}"
-            order.text = text
-            reason = _rej_reason(rpt.ord_rej_reason)
-            out.to_clients.append(
-                execution_report(
-                    order, self.ids.exec_id(), ExecType.REJECTED, ord_rej_reason=reason, text=text
+            out.note(order.order_id, f"child {child.cl_ord_id}: {text}")
+            if self._reroute(order, child, out) or any(c.is_open for c in order.children):
+                return
+            if order.status is OrdStatus.PENDING_NEW:  # nothing anywhere was acknowledged
+                order.status = next_status(order.status, Event.REJECTED)
+                order.text = text
+                reason = _rej_reason(rpt.ord_rej_reason)
+                out.to_clients.append(
+                    execution_report(
+                        order, self.ids.exec_id(), ExecType.REJECTED, ord_rej_reason=reason, text=text
+                    )
                 )
-            )
+            else:  # other venues took part of it: the rest is done
+                order.status = next_status(order.status, Event.CANCELED)
+                order.text = f"remainder canceled: {text}"
+                out.to_clients.append(
+                    execution_report(order, self.ids.exec_id(), ExecType.CANCELED, text=order.text)
+                )
+            if order.pending is not None:
+                self._refuse_pending(
+                    order, CxlRejReason.TOO_LATE, f"order is already {order.status.name.lower()}", out
+                )
             return
 
         # PendingNew/PendingCancel/PendingReplace/OrderStatus from a venue carry no change

@@ -235,7 +235,7 @@ def test_new_order_when_valid_then_child_sent_to_default_venue_and_no_client_rep
     assert child.status is OrdStatus.PENDING_NEW
     assert child.ack_deadline_ns == T0 + ACK_TIMEOUT_NS
     assert [type(o) for o in out.changed] == [ClientOrder, ChildOrder]
-    assert out.notes == [("OT-1", "routed to XNYS as GT-1")]
+    assert out.notes == [("OT-1", "routed 100 to XNYS as GT-1 (DAY)")]
 
 
 def test_new_order_when_ex_destination_given_then_it_overrides_the_default_venue(core: OrderCore) -> None:

@@ -1,0 +1,97 @@
+"""Choose the strategy for an order and give it the venues as they are right now.
+
+The router is the order core's one entry into routing: it picks the client's
+strategy for the instrument, builds each venue's :class:`VenueInfo` from static
+capabilities (config) and live state (logged on, trading state, circuit breaker,
+observed fill ratio and latency), and returns the strategy's child orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from gateway.marketdata.api import MarketView
+from gateway.orders.enums import OrdType, Side, TimeInForce
+from gateway.routing.api import ChildSpec, RouteReject, RouteRequest, RoutingStrategy, VenueInfo
+
+
+@dataclass
+class VenueStats:
+    """What this gateway observed of a venue: fill ratio and acknowledgement latency (EWMA)."""
+
+    sent_qty: Decimal = Decimal(0)
+    filled_qty: Decimal = Decimal(0)
+    ack_latency_us: float | None = None
+
+    @property
+    def fill_ratio(self) -> float | None:
+        return float(self.filled_qty / self.sent_qty) if self.sent_qty else None
+
+    def on_ack(self, latency_us: float, alpha: float = 0.2) -> None:
+        prev = self.ack_latency_us
+        self.ack_latency_us = latency_us if prev is None else prev + alpha * (latency_us - prev)
+
+
+@dataclass
+class Router:
+    # client -> (default strategy, {symbol: strategy})
+    strategies: Mapping[str, tuple[RoutingStrategy, Mapping[str, RoutingStrategy]]]
+    market: MarketView
+    capabilities: Mapping[str, VenueInfo]  # static part per venue: order types, TIFs, fees
+    primary: Mapping[str, str | None]  # symbol -> configured default venue
+    reroute_on_child_reject: bool = False
+    stats: dict[str, VenueStats] = field(default_factory=dict)
+    breaker_open: Callable[[str], bool] = lambda venue: False
+    headroom: Callable[[str], int | None] = lambda venue: None
+
+    def strategy_for(self, client: str, symbol: str) -> RoutingStrategy:
+        default, per_symbol = self.strategies[client]
+        return per_symbol.get(symbol, default)
+
+    def venues(self, up: set[str], halted: set[str]) -> dict[str, VenueInfo]:
+        """Each venue's state now; a halted venue is reported as not connected for routing."""
+        out = {}
+        for name, static in self.capabilities.items():
+            stats = self.stats.get(name)
+            out[name] = replace(
+                static,
+                connected=name in up and name not in halted,
+                breaker_open=self.breaker_open(name),
+                order_headroom=self.headroom(name),
+                fill_ratio=stats.fill_ratio if stats else None,
+                ack_latency_us=stats.ack_latency_us if stats else None,
+            )
+        return out
+
+    def route(
+        self,
+        client: str,
+        symbol: str,
+        side: Side,
+        ord_type: OrdType,
+        qty: Decimal,
+        price: Decimal | None,
+        tif: TimeInForce,
+        ex_destination: str | None,
+        up: set[str],
+        halted: set[str],
+        now_ns: int,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[ChildSpec] | RouteReject:
+        req = RouteRequest(
+            client, symbol, side, ord_type, qty, price, tif, ex_destination, self.primary.get(symbol), exclude
+        )
+        result = self.strategy_for(client, symbol).route(req, self.market, self.venues(up, halted), now_ns)
+        if isinstance(result, list):
+            result = [c for c in result if c.qty > 0 and c.venue not in exclude]
+            if not result:
+                return RouteReject(f"no venue can take {qty} {symbol} now")
+        return result
+
+    def on_sent(self, venue: str, qty: Decimal) -> None:
+        self.stats.setdefault(venue, VenueStats()).sent_qty += qty
+
+    def on_fill(self, venue: str, qty: Decimal) -> None:
+        self.stats.setdefault(venue, VenueStats()).filled_qty += qty

@@ -1,0 +1,178 @@
+"""One client order, several child orders at several venues: the client sees one coherent order."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from gateway.orders.core import OrderCore
+from gateway.orders.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType, Side, TimeInForce
+from gateway.orders.ids import IdGenerator
+from gateway.orders.messages import CancelChildOrder, CancelReject, ExecutionReport, SendChildOrder
+from gateway.risk.trading_state import TradingState
+from gateway.routing.api import ChildSpec, RouteReject, VenueInfo
+from gateway.routing.router import Router
+from tests.unit.test_core import FakeClock, cancel, new_order, replace, vexec
+
+S1 = "S1"
+VENUES = ("A", "B", "C")
+
+
+class FixedSplit:
+    """A strategy that splits by fixed fractions over the venues it may use (test double)."""
+
+    name = "fixed_split"
+
+    def __init__(self, shares: dict[str, D]):
+        self.shares = shares
+        self.seen: list = []
+
+    def route(self, req, market, venues, now_ns):
+        self.seen.append((req, venues))
+        usable = [v for v in self.shares if venues[v].usable(req.ord_type, req.tif) and v not in req.exclude]
+        if not usable:
+            return RouteReject("no usable venue")
+        total = sum(self.shares[v] for v in usable)
+        out, left = [], req.qty
+        for v in usable[:-1]:
+            q = (req.qty * self.shares[v] / total).quantize(D(1))
+            out.append(ChildSpec(v, q, req.price, req.ord_type, req.tif))
+            left -= q
+        out.append(ChildSpec(usable[-1], left, req.price, req.ord_type, req.tif))
+        return out
+
+
+def make(shares: dict[str, D], reroute: bool = False) -> tuple[OrderCore, FixedSplit]:
+    strategy = FixedSplit(shares)
+    router = Router(
+        strategies={S1: (strategy, {})},
+        market=None,  # the test strategy reads no market data
+        capabilities={v: VenueInfo(v, connected=False) for v in VENUES},
+        primary={"ACME": "A"},
+        reroute_on_child_reject=reroute,
+    )
+    core = OrderCore(IdGenerator("T"), {"ACME": "A"}, VENUES, 5_000_000_000, FakeClock(), router=router)
+    for v in VENUES:
+        core.set_venue_up(v, True)
+    return core, strategy
+
+
+def sent(out) -> list[SendChildOrder]:
+    return [c for c in out.to_venues if isinstance(c, SendChildOrder)]
+
+
+def ers(out) -> list[ExecutionReport]:
+    return [r for r in out.to_clients if isinstance(r, ExecutionReport)]
+
+
+def test_new_order_is_split_as_the_strategy_says():
+    core, strategy = make({"A": D(1), "B": D(1), "C": D(2)})
+    out = core.new_order(S1, new_order("P", qty="100"))
+    assert [(c.venue, c.qty) for c in sent(out)] == [("A", D(25)), ("B", D(25)), ("C", D(50))]
+    assert out.to_clients == []
+    req, venues = strategy.seen[0]
+    assert (req.qty, req.primary_venue, req.ex_destination) == (D(100), "A", None)
+    assert all(venues[v].connected for v in VENUES)
+
+
+def test_fills_aggregate_across_venues_with_exact_avg_px_and_one_new():
+    core, _ = make({"A": D(1), "B": D(1), "C": D(2)})
+    children = sent(core.new_order(S1, new_order("P", qty="100", price="10.05")))
+    acks = [
+        core.venue_execution(vexec(c.cl_ord_id, ExecType.NEW, OrdStatus.NEW, f"X{c.venue}", venue=c.venue))
+        for c in children
+    ]
+    assert [len(ers(o)) for o in acks] == [1, 0, 0]  # the client hears New once
+
+    fills = [("A", "25", "10.01"), ("B", "25", "10.02"), ("C", "50", "10.05")]
+    reports = []
+    for (venue, qty, px), child in zip(fills, children, strict=True):
+        out = core.venue_execution(
+            vexec(child.cl_ord_id, ExecType.TRADE, OrdStatus.FILLED, f"F{venue}", last_qty=qty, last_px=px,
+                  venue=venue)
+        )  # fmt: skip
+        reports.append(ers(out)[0])
+    assert [(r.cum_qty, r.leaves_qty, r.last_mkt) for r in reports] == [
+        (D(25), D(75), "A"), (D(50), D(50), "B"), (D(100), D(0), "C"),
+    ]  # fmt: skip
+    assert reports[-1].ord_status is OrdStatus.FILLED
+    assert reports[-1].avg_px == D("10.0325")  # (250.25 + 250.5 + 502.5) / 100
+
+
+def test_cancel_cancels_every_working_child_and_client_hears_canceled_once_all_are_done():
+    core, _ = make({"A": D(1), "B": D(1)})
+    children = sent(core.new_order(S1, new_order("P", qty="10")))
+    for c in children:
+        core.venue_execution(vexec(c.cl_ord_id, ExecType.NEW, OrdStatus.NEW, f"X{c.venue}", venue=c.venue))
+    out = core.cancel_order(S1, cancel("P2", "P"))
+    cancels = [c for c in out.to_venues if isinstance(c, CancelChildOrder)]
+    assert sorted(c.venue for c in cancels) == ["A", "B"]
+
+    first = core.venue_execution(vexec(cancels[0].cl_ord_id, ExecType.CANCELED, OrdStatus.CANCELED, "C1",
+                                       venue=cancels[0].venue))  # fmt: skip
+    assert first.to_clients == []  # B still working
+    last = core.venue_execution(vexec(cancels[1].cl_ord_id, ExecType.CANCELED, OrdStatus.CANCELED, "C2",
+                                      venue=cancels[1].venue))  # fmt: skip
+    er = ers(last)[0]
+    assert (er.exec_type, er.ord_status, er.cl_ord_id, er.orig_cl_ord_id) == (
+        ExecType.CANCELED, OrdStatus.CANCELED, "P2", "P",
+    )  # fmt: skip
+
+
+def test_rejected_child_is_rerouted_to_another_venue_when_configured():
+    core, strategy = make({"A": D(1), "B": D(1)}, reroute=True)
+    children = sent(core.new_order(S1, new_order("P", qty="10")))
+    a = next(c for c in children if c.venue == "A")
+    out = core.venue_execution(vexec(a.cl_ord_id, ExecType.REJECTED, OrdStatus.REJECTED, "R", venue="A"))
+    assert out.to_clients == []
+    again = sent(out)
+    assert [(c.venue, c.qty) for c in again] == [("B", D(5))]
+    assert strategy.seen[-1][0].exclude == frozenset({"A"})
+
+
+def test_rejected_child_without_reroute_finishes_the_parent_as_canceled_if_another_part_filled():
+    core, _ = make({"A": D(1), "B": D(1)})
+    a, b = sent(core.new_order(S1, new_order("P", qty="10")))
+    core.venue_execution(vexec(a.cl_ord_id, ExecType.NEW, OrdStatus.NEW, "XA", venue="A"))
+    core.venue_execution(vexec(a.cl_ord_id, ExecType.TRADE, OrdStatus.FILLED, "FA", last_qty="5",
+                               last_px="10", venue="A"))  # fmt: skip
+    out = core.venue_execution(vexec(b.cl_ord_id, ExecType.REJECTED, OrdStatus.REJECTED, "RB", venue="B"))
+    er = ers(out)[0]
+    assert (er.exec_type, er.ord_status, er.cum_qty, er.leaves_qty) == (
+        ExecType.CANCELED, OrdStatus.CANCELED, D(5), D(0),
+    )  # fmt: skip
+    assert "B rejected" in er.text
+
+
+def test_every_child_rejected_before_any_ack_rejects_the_parent():
+    core, _ = make({"A": D(1), "B": D(1)})
+    a, b = sent(core.new_order(S1, new_order("P", qty="10")))
+    assert core.venue_execution(vexec(a.cl_ord_id, ExecType.REJECTED, OrdStatus.REJECTED, "RA",
+                                      venue="A")).to_clients == []  # fmt: skip
+    out = core.venue_execution(vexec(b.cl_ord_id, ExecType.REJECTED, OrdStatus.REJECTED, "RB", venue="B"))
+    assert ers(out)[0].ord_status is OrdStatus.REJECTED
+
+
+def test_route_reject_and_halted_venue_are_not_used():
+    core, strategy = make({"A": D(1)})
+    core.pretrade.states.set("venue", "A", TradingState.HALTED, "test")
+    out = core.new_order(S1, new_order("P", qty="10"))
+    er = ers(out)[0]
+    assert er.ord_status is OrdStatus.REJECTED and "no usable venue" in er.text
+    assert strategy.seen[-1][1]["A"].connected is False
+
+
+@pytest.mark.parametrize("qty", ["30", "6"])
+def test_replace_amends_the_resting_child(qty):
+    core, _ = make({"A": D(1), "B": D(1)})
+    a, b = sent(core.new_order(S1, new_order("P", qty="10")))
+    for c in (a, b):
+        core.venue_execution(vexec(c.cl_ord_id, ExecType.NEW, OrdStatus.NEW, f"X{c.venue}", venue=c.venue))
+    out = core.replace_order(S1, replace("P2", "P", qty))
+    amend = out.to_venues[0]
+    assert amend.venue == "B" and amend.qty == D(5) + (D(qty) - D(10))
+    assert not any(
+        isinstance(r, CancelReject) and r.response_to is CxlRejResponseTo.REPLACE for r in out.to_clients
+    )
+    assert OrdType.LIMIT is amend.ord_type and TimeInForce.DAY is amend.tif and Side.BUY is amend.side
