@@ -5,6 +5,19 @@ cancel/replace, OrderStatusRequest and OrderMassStatusRequest with the reports a
 real venue would send. Acknowledgement delay and random rejects are driven by a
 seeded RNG so runs repeat; later realism (latency models, disconnects, replay)
 plugs in around :meth:`SimVenue.handle`.
+
+It also publishes its books (:mod:`gateway.codec.marketdata`). A MarketDataRequest (V)
+subscribes the session: a snapshot (W) per symbol at once (aggregated top N levels, the
+last trade if any), then, after every command that changed a subscribed book (resting
+order, fill, cancel, replace), an incremental refresh (X) with the price levels that
+changed and the trades, or a new W when the request asked for full refreshes
+(MDUpdateType 0). Every ``md_refresh_s`` seconds each subscription also gets a fresh W per
+symbol, so a quiet book does not look stale to the gateway. A symbol the venue has no
+book for gets an empty snapshot (the venue takes orders in any symbol, so the book may
+fill later); requests are rejected (Y) only for a duplicate MDReqID, a request without
+symbols or entry types fixgw publishes, or a field value the codec refuses. An
+unsubscribe (263=2) names the MDReqID to end; subscriptions are per session and end
+with it.
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ import itertools
 import logging
 import random
 import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import quickfix as fix
@@ -25,6 +39,22 @@ from gateway.codec.client import (
     encode_execution_report,
 )
 from gateway.codec.fields import CodecError, msg_type, opt
+from gateway.codec.marketdata import (
+    MarketDepth,
+    MDAction,
+    MDRejectReason,
+    MDReqID,
+    MDRequest,
+    MDSide,
+    MDUpdate,
+    MDUpdateType,
+    SubscriptionRequestType,
+    decode_md_request,
+    encode_incremental,
+    encode_md_reject,
+    encode_snapshot,
+    level_changes,
+)
 from gateway.config import GatewayConfig, VenueConfig
 from gateway.fix.application import GuardedApplication
 from gateway.fix.engine import EngineLoop, QuickFixEngine
@@ -55,10 +85,33 @@ from gateway.simulator.seeding import READERS, seed_book
 log = logging.getLogger("gateway.simulator")
 
 ZERO = Decimal(0)
+FULL_BOOK = 1_000_000  # levels published for MarketDepth 0 (the whole book)
+
+Levels = list[tuple[Decimal, Decimal]]
+
+_REJECT_REASONS = {
+    SubscriptionRequestType: MDRejectReason.UNSUPPORTED_SUBSCRIPTION_REQUEST_TYPE,
+    MarketDepth: MDRejectReason.UNSUPPORTED_MARKET_DEPTH,
+    MDUpdateType: MDRejectReason.UNSUPPORTED_MD_UPDATE_TYPE,
+}
+
+
+@dataclass
+class MDSubscription:
+    """One session's market-data subscription (one MDReqID) and what it was last sent per symbol."""
+
+    request: MDRequest
+    session_id: fix.SessionID
+    sent: dict[str, tuple[Levels, Levels]] = field(default_factory=dict)
+
+    @property
+    def levels(self) -> int:
+        return self.request.depth or FULL_BOOK
 
 
 class SimVenue(GuardedApplication):
-    def __init__(self, cfg: GatewayConfig, venue: VenueConfig):
+    def __init__(self, cfg: GatewayConfig, venue: VenueConfig, md_refresh_s: float = 1.0):
+        """``md_refresh_s``: period of the full snapshots re-sent to subscribers (0: never)."""
         super().__init__()
         self.name = venue.name
         self.venue = venue
@@ -72,6 +125,11 @@ class SimVenue(GuardedApplication):
         self._exec_ids = itertools.count(1)
         self.sessions: dict[str, fix.SessionID] = {}
         self.loop: EngineLoop | None = None
+        # Market data: session -> MDReqID -> subscription; last trade per symbol.
+        self.md_refresh_s = md_refresh_s
+        self.md_subscriptions: dict[str, dict[str, MDSubscription]] = {}
+        self.last_trade: dict[str, tuple[Decimal, Decimal]] = {}
+        self._md_refresh_scheduled = False
         if sim:
             for symbol, mid in sim.reference_prices.items():
                 inst = cfg.instruments.get(symbol)
@@ -87,9 +145,11 @@ class SimVenue(GuardedApplication):
 
     def on_logon(self, session_id: fix.SessionID) -> None:
         self.sessions[session_id.toString()] = session_id
+        self.md_subscriptions.pop(session_id.toString(), None)
         log.info("%s: %s logged on", self.name, session_id.toString())
 
     def on_logout(self, session_id: fix.SessionID) -> None:
+        self.md_subscriptions.pop(session_id.toString(), None)
         log.info("%s: %s logged out", self.name, session_id.toString())
 
     def on_from_app(self, message: fix.Message, session_id: fix.SessionID) -> None:
@@ -97,6 +157,9 @@ class SimVenue(GuardedApplication):
         owner = session_id.toString()
         if mt == "AF":
             self._mass_status(opt(message, t.MassStatusReqID) or "", owner, session_id)
+            return
+        if mt == "V":
+            self._market_data_request(message, owner, session_id)
             return
         if mt not in DECODERS:
             raise fix.UnsupportedMessageType()
@@ -172,6 +235,7 @@ class SimVenue(GuardedApplication):
             if order.owner is None or order.owner not in self.sessions:
                 continue
             self._send(self.sessions[order.owner], self._report(ev, canceled_from))
+        self._book_changed(events)
 
     def _report(self, ev: BookEvent, canceled_from: str | None = None) -> ExecutionReport:
         order = ev.order
@@ -272,6 +336,123 @@ class SimVenue(GuardedApplication):
         else:
             msg = report
         fix.Session.sendToTarget(msg, session_id)
+
+    # ------------------------------------------------------------ market data
+
+    def _market_data_request(self, message: fix.Message, owner: str, session_id: fix.SessionID) -> None:
+        req_id = opt(message, MDReqID) or ""
+        try:
+            request = decode_md_request(message)
+        except CodecError as exc:
+            self._md_reject(session_id, req_id, _REJECT_REASONS.get(exc.tag), exc.text)  # type: ignore[arg-type]
+            return
+        subs = self.md_subscriptions.setdefault(owner, {})
+        if not request.subscribe:
+            if subs.pop(request.req_id, None) is None:
+                log.info("%s: %s unsubscribed unknown MDReqID %s", self.name, owner, request.req_id)
+            return
+        if not request.snapshot_only and request.req_id in subs:
+            self._md_reject(
+                session_id, request.req_id, MDRejectReason.DUPLICATE_MD_REQ_ID, "MDReqID already subscribed"
+            )
+            return
+        if not request.symbols:
+            self._md_reject(session_id, request.req_id, None, "no symbols requested")
+            return
+        if not request.entry_types:
+            self._md_reject(
+                session_id,
+                request.req_id,
+                MDRejectReason.UNSUPPORTED_MD_ENTRY_TYPE,
+                "only bid (0), offer (1) and trade (2) entries are published",
+            )
+            return
+        sub = MDSubscription(request, session_id)
+        for symbol in request.symbols:
+            self._md_snapshot(sub, symbol)
+        if not request.snapshot_only:
+            subs[request.req_id] = sub
+            self._schedule_md_refresh()
+        log.info(
+            "%s: %s %s market data %s for %s, depth %d",
+            self.name,
+            owner,
+            "snapshot of" if request.snapshot_only else "subscribed to",
+            request.req_id,
+            ",".join(request.symbols),
+            request.depth,
+        )
+
+    def _md_reject(
+        self, session_id: fix.SessionID, req_id: str, reason: MDRejectReason | None, text: str
+    ) -> None:
+        fix.Session.sendToTarget(encode_md_reject(req_id, reason, text, self.venue.begin_string), session_id)
+
+    def _md_snapshot(self, sub: MDSubscription, symbol: str) -> None:
+        bids, asks = self.book.depth(symbol, sub.levels)
+        sub.sent[symbol] = (bids, asks)
+        types = sub.request.entry_types
+        msg = encode_snapshot(
+            sub.request.req_id,
+            symbol,
+            bids if MDSide.BID in types else (),
+            asks if MDSide.ASK in types else (),
+            self.last_trade.get(symbol) if MDSide.TRADE in types else None,
+            self.venue.begin_string,
+        )
+        fix.Session.sendToTarget(msg, sub.session_id)
+
+    def _book_changed(self, events: list[BookEvent]) -> None:
+        """After a command: record trades, and send subscribers what changed in their books."""
+        symbols: list[str] = []
+        trades: dict[str, list[tuple[Decimal, Decimal]]] = {}
+        matches: set[str] = set()
+        for ev in events:
+            if isinstance(ev, CancelRejected):
+                continue
+            symbol = ev.order.symbol
+            if symbol not in symbols:
+                symbols.append(symbol)
+            if isinstance(ev, Fill) and ev.match_id not in matches:  # both sides of a trade share it
+                matches.add(ev.match_id)
+                trades.setdefault(symbol, []).append((ev.price, ev.qty))
+                self.last_trade[symbol] = (ev.price, ev.qty)
+        for subs in self.md_subscriptions.values():
+            for sub in subs.values():
+                for symbol in symbols:
+                    if symbol in sub.request.symbols:
+                        self._md_update(sub, symbol, trades.get(symbol, []))
+
+    def _md_update(self, sub: MDSubscription, symbol: str, trades: list[tuple[Decimal, Decimal]]) -> None:
+        now = self.book.depth(symbol, sub.levels)
+        before = sub.sent.get(symbol, ([], []))
+        types = sub.request.entry_types
+        if sub.request.full_refresh:
+            if now != before or (trades and MDSide.TRADE in types):
+                self._md_snapshot(sub, symbol)
+            return
+        sub.sent[symbol] = now
+        changes = [c for c in level_changes(symbol, before, now) if c.side in types]
+        if MDSide.TRADE in types:
+            changes += [MDUpdate(symbol, MDSide.TRADE, px, qty, MDAction.NEW) for px, qty in trades]
+        if changes:
+            msg = encode_incremental(sub.request.req_id, changes, self.venue.begin_string)
+            fix.Session.sendToTarget(msg, sub.session_id)
+
+    def _schedule_md_refresh(self) -> None:
+        if self.md_refresh_s > 0 and self.loop is not None and not self._md_refresh_scheduled:
+            self._md_refresh_scheduled = True
+            self.loop.call_later(self.md_refresh_s, self._md_refresh)
+
+    def _md_refresh(self) -> None:
+        """Periodic full snapshots for every subscription; stops while there is none."""
+        self._md_refresh_scheduled = False
+        active = [sub for subs in self.md_subscriptions.values() for sub in subs.values()]
+        for sub in active:
+            for symbol in sub.request.symbols:
+                self._md_snapshot(sub, symbol)
+        if active:
+            self._schedule_md_refresh()
 
 
 class SimulatorHost:
