@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gateway.marketdata.api import MarketView
 from gateway.orders.enums import Side
 from gateway.orders.model import ClientOrder
 
@@ -20,18 +21,23 @@ ZERO = Decimal(0)
 
 
 class ReferencePrices:
-    """Reference price per symbol: the latest venue trade or market-data mark, else configured.
+    """Reference price per symbol, in order: fresh venue market data (last trade, else mid),
+    the last trade this gateway saw (its own fills), the configured reference.
 
-    Market data (a later issue) calls :meth:`mark`; until then the venues' own fills to
-    this gateway are the trades it sees.
+    A stale book is never used: the market view leaves it out.
     """
 
-    def __init__(self, configured: dict[str, Decimal]):
+    def __init__(self, configured: dict[str, Decimal], market: MarketView | None = None):
         self.configured = dict(configured)
+        self.market = market
         self.marks: dict[str, Decimal] = {}
         self._last_limit: dict[str, Decimal] = {}
 
     def reference(self, symbol: str) -> Decimal | None:
+        if self.market is not None:
+            px = self.market.reference_price(symbol)
+            if px is not None:
+                return px
         return self.marks.get(symbol) or self.configured.get(symbol)
 
     def for_exposure(self, symbol: str) -> Decimal:

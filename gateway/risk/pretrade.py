@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gateway.marketdata.api import MarketView
 from gateway.orders.enums import OrdRejReason, OrdStatus, Side
 from gateway.orders.model import ClientOrder
 from gateway.positions.book import Position, PositionBook
@@ -42,10 +43,11 @@ class PreTrade:
         reference_prices: Mapping[str, Decimal] | None = None,
         loss_limits: Mapping[str, AutoLimit] | None = None,
         reject_bursts: Mapping[str, AutoLimit] | None = None,
+        market: MarketView | None = None,
     ):
         self.clock = clock
         self.risk = risk
-        self.prices = ReferencePrices(dict(reference_prices or {}))
+        self.prices = ReferencePrices(dict(reference_prices or {}), market)
         self.exposure = Exposure(self.prices)
         self.positions = PositionBook()
         self.states = TradingStates()
@@ -61,7 +63,7 @@ class PreTrade:
         self._by_symbol: defaultdict[str, set[tuple]] = defaultdict(set)
 
     @classmethod
-    def from_config(cls, cfg, clock: Callable[[], int]) -> PreTrade:
+    def from_config(cls, cfg, clock: Callable[[], int], market: MarketView | None = None) -> PreTrade:
         """Checks per client session, instrument terms, reference prices and triggers from config."""
         from gateway.risk.engine import RiskEngine  # checks import user plugins: only when running
 
@@ -89,6 +91,7 @@ class PreTrade:
             reference_prices={i.symbol: i.reference_price for i in instruments if i.reference_price},
             loss_limits=loss,
             reject_bursts=bursts,
+            market=market,
         )
 
     # ------------------------------------------------------------ before an order moves
