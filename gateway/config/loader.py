@@ -21,25 +21,42 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 import gateway
+from gateway.fix.overlay import OverlayError, dictionary_fields, merged_tree
 from gateway.simulator.seeding import READERS
 
 from .model import (
     BEGIN_STRINGS,
+    CODEC_OWNED_TAGS,
+    DEFAULT_STRATEGY,
+    EXTRA_TAG_MESSAGES,
+    EXTRA_TAG_PLACEHOLDERS,
+    ON_CHILD_REJECT,
+    ORDER_TYPE_NAMES,
+    RATE_LIMIT_ACTIONS,
+    TIF_NAMES,
     AcceptorConfig,
     CheckSpec,
+    CircuitBreakerConfig,
     ClientConfig,
     ConfigError,
     EngineConfig,
     GatewayConfig,
     Instrument,
+    InstrumentOverride,
     LossLimit,
+    MarketDataConfig,
+    RateLimitConfig,
     RejectBurst,
     RiskConfig,
+    RoutingChoice,
+    RoutingConfig,
     Schedule,
     SeedSource,
     SimulatorConfig,
     StoreConfig,
     VenueConfig,
+    VenueFees,
+    VenueSymbol,
     display_path,
 )
 
@@ -305,8 +322,25 @@ _SESSION_KEYS = (
     "check_latency",
     "max_latency_s",
 )
-_CLIENT_KEYS = (*_SESSION_KEYS, "risk")
-_VENUE_KEYS = (*_SESSION_KEYS[:1], "host", "port", *_SESSION_KEYS[1:], "reconnect_s", "simulator")
+_CLIENT_KEYS = (*_SESSION_KEYS, "risk", "routing")
+_VENUE_KEYS = (
+    *_SESSION_KEYS[:1],
+    "host",
+    "port",
+    *_SESSION_KEYS[1:],
+    "reconnect_s",
+    "simulator",
+    "market_data",
+    "symbology",
+    "extra_tags",
+    "order_types",
+    "time_in_force",
+    "fees",
+    "instruments",
+    "dictionary_overlay",
+    "rate_limits",
+    "circuit_breaker",
+)
 _SIMULATOR_KEYS = (
     "enabled",
     "ack_delay_ms",
@@ -355,10 +389,21 @@ def _session_fields(sec: _Section, path: Path, home: Path, gateway_comp_id: str)
     }
 
 
-def _client(path: Path, home: Path, gateway_comp_id: str, risk: RiskConfig) -> ClientConfig:
+def _client(
+    path: Path,
+    home: Path,
+    gateway_comp_id: str,
+    risk: RiskConfig,
+    routing: RoutingConfig,
+    instruments: dict[str, Instrument],
+) -> ClientConfig:
     sec = _Section(_read_yaml(path), _display(path), "", _CLIENT_KEYS)
     fields = _session_fields(sec, path, home, gateway_comp_id)
-    return ClientConfig(**fields, risk=_client_risk(sec, path, risk))
+    return ClientConfig(
+        **fields,
+        risk=_client_risk(sec, path, risk),
+        routing=_client_routing(sec, path, routing, instruments),
+    )
 
 
 # -------------------------------------------------------------------------------------------- risk
@@ -478,6 +523,84 @@ def _client_risk(client: _Section, source: Path, defaults: RiskConfig) -> RiskCo
     )
 
 
+# ----------------------------------------------------------------------------------------- routing
+
+_ROUTING_KEYS = ("strategy", "params", "instruments", "on_child_reject")
+_STRATEGY_WHAT = "a strategy name or a dotted path package.module.ClassName"
+
+
+def _params(sec: _Section) -> dict[str, Any]:
+    raw = sec.get("params", {})
+    if not isinstance(raw, dict):
+        sec.fail(f"expected a mapping of parameter name to value, got {_show(raw)}", "params")
+    for name in raw:
+        if not isinstance(name, str):
+            sec.fail(f"expected a parameter name, got {_show(name)}", "params")
+    return dict(raw)
+
+
+def _routing_instruments(
+    routing: _Section, source: Path, instruments: dict[str, Instrument], allow_null: bool
+) -> dict[str, RoutingChoice | None]:
+    """``routing.instruments``: symbol -> {strategy, params}; in a client file, null drops the
+    gateway's entry for the symbol (the client's default applies)."""
+    raw = _mapping(routing, "instruments", "symbol to {strategy, params}")
+    result: dict[str, RoutingChoice | None] = {}
+    for raw_symbol, value in raw.items():
+        symbol = _instrument_key(routing, "instruments", raw_symbol, instruments)
+        key = routing.key_path(f"instruments.{raw_symbol}")
+        if value is None and allow_null:
+            result[symbol] = None
+            continue
+        entry = _Section(value, routing.file, key, ("strategy", "params"))
+        strategy = entry.string("strategy", pattern=_CHECK_NAME_RE, what=_STRATEGY_WHAT)
+        result[symbol] = RoutingChoice(strategy, _params(entry), source, key)
+    return result
+
+
+def _gateway_routing(top: _Section, source: Path, instruments: dict[str, Instrument]) -> RoutingConfig:
+    """The ``routing:`` defaults; no section means the ``primary`` strategy for everything."""
+    if "routing" not in top.raw:
+        return RoutingConfig(default=RoutingChoice(DEFAULT_STRATEGY, {}, source, "routing"))
+    routing = top.section("routing", _ROUTING_KEYS)
+    strategy = routing.string("strategy", DEFAULT_STRATEGY, pattern=_CHECK_NAME_RE, what=_STRATEGY_WHAT)
+    entries = _routing_instruments(routing, source, instruments, allow_null=False)
+    return RoutingConfig(
+        default=RoutingChoice(strategy, _params(routing), source, "routing"),
+        instruments={symbol: choice for symbol, choice in entries.items() if choice is not None},
+        on_child_reject=routing.choice("on_child_reject", ON_CHILD_REJECT, "return"),
+    )
+
+
+def _client_routing(
+    client: _Section, source: Path, defaults: RoutingConfig, instruments: dict[str, Instrument]
+) -> RoutingConfig:
+    """The client's effective routing: its ``routing:`` merged over the gateway defaults.
+
+    ``strategy``/``params`` replace the default choice (``params`` alone keep the default strategy's
+    name; nothing else is inherited, as with risk checks); ``instruments`` entries replace the
+    gateway's per symbol (null drops one); ``on_child_reject`` replaces the default.
+    """
+    if "routing" not in client.raw:
+        return defaults
+    routing = client.section("routing", _ROUTING_KEYS)
+    default = defaults.default
+    if "strategy" in routing.raw or "params" in routing.raw:
+        strategy = routing.string("strategy", default.strategy, pattern=_CHECK_NAME_RE, what=_STRATEGY_WHAT)
+        default = RoutingChoice(strategy, _params(routing), source, "routing")
+    merged = dict(defaults.instruments)
+    for symbol, choice in _routing_instruments(routing, source, instruments, allow_null=True).items():
+        if choice is None:
+            merged.pop(symbol, None)
+        else:
+            merged[symbol] = choice
+    return RoutingConfig(
+        default=default,
+        instruments=merged,
+        on_child_reject=routing.choice("on_child_reject", ON_CHILD_REJECT, defaults.on_child_reject),
+    )
+
+
 def _seed_sources(sim: _Section, home: Path) -> tuple[SeedSource, ...]:
     raw = sim.get("seed_from", [])
     if not isinstance(raw, list):
@@ -528,15 +651,244 @@ def _simulator(parent: _Section, home: Path) -> SimulatorConfig | None:
     )
 
 
-def _venue(path: Path, home: Path, gateway_comp_id: str) -> VenueConfig:
+# ------------------------------------------------------------------------------- venue dialect
+
+_WIRE_WHAT = "a non-empty string without control characters"
+
+
+def _wire_value(value: Any, where: _Section, key: str, what: str = _WIRE_WHAT) -> str:
+    """A value that goes on the wire as is: a string (or an integer, written in decimal)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        where.fail(f"expected {what}, got {_show(value)}", key)
+    return value
+
+
+def _mapping(sec: _Section, key: str, what: str) -> dict[Any, Any]:
+    raw = sec.get(key, {})
+    if not isinstance(raw, dict):
+        sec.fail(f"expected a mapping of {what}, got {_show(raw)}", key)
+    return raw
+
+
+def _instrument_key(parent: _Section, key: str, raw_symbol: Any, instruments: dict[str, Instrument]) -> str:
+    """A mapping key naming a configured instrument (an unquoted numeric symbol is read as text)."""
+    symbol = (
+        str(raw_symbol) if isinstance(raw_symbol, int) and not isinstance(raw_symbol, bool) else raw_symbol
+    )
+    if not isinstance(symbol, str) or symbol not in instruments:
+        parent.fail(f"{symbol!r} is not a configured instrument", f"{key}.{raw_symbol}")
+    return symbol
+
+
+def _market_data(sec: _Section) -> MarketDataConfig:
+    if "market_data" not in sec.raw:
+        return MarketDataConfig()
+    md = sec.section("market_data", ("enabled", "depth", "stale_after_ms"))
+    return MarketDataConfig(
+        enabled=md.boolean("enabled", False),
+        depth=md.integer("depth", 5, lo=1),
+        stale_after_ms=md.integer("stale_after_ms", 2000, lo=1),
+    )
+
+
+def _symbology(sec: _Section, instruments: dict[str, Instrument]) -> dict[str, VenueSymbol]:
+    """Client symbol -> the venue's names; two client symbols may not share a venue symbol (reports
+    could not be mapped back), counting unmapped instruments, which keep their own symbol."""
+    raw = _mapping(sec, "symbology", "client symbol to venue symbol")
+    result: dict[str, VenueSymbol] = {}
+    for raw_symbol, value in raw.items():
+        symbol = _instrument_key(sec, "symbology", raw_symbol, instruments)
+        key = f"symbology.{raw_symbol}"
+        if isinstance(value, dict):
+            entry = _Section(value, sec.file, key, ("symbol", "security_id", "id_source"))
+            venue_symbol = _wire_value(entry.get("symbol"), entry, "symbol")
+            security_id = id_source = None
+            if "security_id" in entry.raw:
+                security_id = _wire_value(entry.raw["security_id"], entry, "security_id")
+                if "id_source" not in entry.raw:
+                    entry.fail(
+                        'required when security_id is given (SecurityIDSource(22), e.g. "8")', "id_source"
+                    )
+                id_source = _wire_value(entry.raw["id_source"], entry, "id_source", "a SecurityIDSource code")
+            elif "id_source" in entry.raw:
+                entry.fail("only allowed together with security_id", "id_source")
+            result[symbol] = VenueSymbol(venue_symbol, security_id, id_source)
+        else:
+            what = "a venue symbol or a mapping {symbol, security_id, id_source}"
+            result[symbol] = VenueSymbol(_wire_value(value, sec, key, what))
+    owners: dict[str, str] = {}  # venue symbol -> client symbol
+    for symbol in instruments:
+        venue_symbol = result[symbol].symbol if symbol in result else symbol
+        other = owners.setdefault(venue_symbol, symbol)
+        if other != symbol:  # at least one of the two is mapped; report the mapped one
+            mapped, unmapped = (symbol, other) if symbol in result else (other, symbol)
+            sec.fail(
+                f"venue symbol {venue_symbol!r} is also what {unmapped} is sent as", f"symbology.{mapped}"
+            )
+    return result
+
+
+def _extra_tags(
+    sec: _Section, dictionary: Path, overlay: Path | None, transport: Path | None
+) -> dict[int, str]:
+    """Tag -> fixed value or placeholder; each tag must be defined in the venue's dictionary (base plus
+    overlay) for the header or at least one order message, because that is where it is sent."""
+    raw = _mapping(sec, "extra_tags", "tag number to value")
+    result: dict[int, str] = {}
+    keys: dict[int, str] = {}  # tag -> key path, for the dictionary checks below
+    for raw_tag, value in raw.items():
+        key = f"extra_tags.{raw_tag}"
+        tag = int(raw_tag) if isinstance(raw_tag, str) and raw_tag.isdigit() else raw_tag
+        if not isinstance(tag, int) or isinstance(tag, bool) or not 1 <= tag <= 99999:
+            raise ConfigError(sec.file, f"expected a tag number 1-99999, got {_show(raw_tag)}", key)
+        if tag in result:
+            raise ConfigError(sec.file, f"duplicate tag {tag} (also {keys[tag]})", key)
+        if tag in CODEC_OWNED_TAGS:
+            problem = f"tag {tag} is set by the gateway itself and cannot be an extra tag"
+            raise ConfigError(sec.file, problem, key)
+        text = _wire_value(value, sec, key, "a value or one of " + ", ".join(EXTRA_TAG_PLACEHOLDERS))
+        if ("{" in text or "}" in text) and text not in EXTRA_TAG_PLACEHOLDERS:
+            problem = (
+                f"unknown placeholder in {text!r} (a value is either fixed text without braces or exactly "
+                f"one of: {', '.join(EXTRA_TAG_PLACEHOLDERS)})"
+            )
+            raise ConfigError(sec.file, problem, key)
+        result[tag], keys[tag] = text, key
+    if not result:
+        return result
+    try:
+        known = dictionary_fields(dictionary, overlay, transport)
+    except OverlayError as exc:
+        sec.fail(f"cannot read the data dictionary: {exc}", "dictionary_overlay" if overlay else "dictionary")
+    for tag, key in keys.items():
+        if tag not in known.names:
+            problem = (
+                f"tag {tag} is not defined in the venue's data dictionary (define it in a dictionary_overlay)"
+            )
+            raise ConfigError(sec.file, problem, key)
+        if tag not in known.header and not any(known.allows(mt, tag) for mt in EXTRA_TAG_MESSAGES):
+            names = ", ".join(EXTRA_TAG_MESSAGES.values())
+            problem = (
+                f"tag {tag} ({known.names[tag]}) is in neither the header nor any of {names} in the "
+                "venue's data dictionary (add it to those messages in a dictionary_overlay)"
+            )
+            raise ConfigError(sec.file, problem, key)
+    return result
+
+
+def _names(sec: _Section, key: str, names: dict[str, Any]) -> frozenset[Any]:
+    """``order_types`` / ``time_in_force``: a non-empty list of names; absent means all of them."""
+    if key not in sec.raw:
+        return frozenset(names.values())
+    raw = sec.raw[key]
+    if not isinstance(raw, list) or not raw:
+        sec.fail(f"expected a non-empty list of: {', '.join(names)}, got {_show(raw)}", key)
+    result = set()
+    for index, item in enumerate(raw):
+        if item not in names or isinstance(item, bool):
+            sec.fail(f"expected one of: {', '.join(names)}, got {_show(item)}", f"{key}[{index}]")
+        result.add(names[item])
+    return frozenset(result)
+
+
+def _fees(sec: _Section) -> VenueFees:
+    if "fees" not in sec.raw:
+        return VenueFees()
+    fees = sec.section("fees", ("maker_bps", "taker_bps"))
+    return VenueFees(
+        maker_bps=fees.decimal("maker_bps", 0, positive=False),
+        taker_bps=fees.decimal("taker_bps", 0, positive=False),
+    )
+
+
+def _instrument_overrides(sec: _Section, instruments: dict[str, Instrument]) -> dict[str, InstrumentOverride]:
+    raw = _mapping(sec, "instruments", "symbol to {tick_size, lot_size}")
+    result = {}
+    for raw_symbol, value in raw.items():
+        symbol = _instrument_key(sec, "instruments", raw_symbol, instruments)
+        entry = _Section(value, sec.file, f"instruments.{raw_symbol}", ("tick_size", "lot_size"))
+        if not entry.raw:
+            entry.fail("expected tick_size, lot_size or both")
+        result[symbol] = InstrumentOverride(
+            tick_size=entry.decimal("tick_size") if "tick_size" in entry.raw else None,
+            lot_size=entry.decimal("lot_size") if "lot_size" in entry.raw else None,
+        )
+    return result
+
+
+def _dictionary_overlay(sec: _Section, home: Path, dictionary: Path) -> Path | None:
+    """Resolve the overlay and merge it once now, so a bad overlay fails ``check-config``."""
+    value = sec.string("dictionary_overlay", None, what="a path to a dictionary overlay")
+    if value is None:
+        return None
+    overlay = _resolve(home, value)
+    if not overlay.is_file():
+        sec.fail(f"file not found: {overlay}", "dictionary_overlay")
+    try:
+        merged_tree(dictionary, overlay)
+    except OverlayError as exc:
+        sec.fail(f"cannot merge into {_display(dictionary)}: {exc}", "dictionary_overlay")
+    return overlay
+
+
+def _rate_limits(sec: _Section) -> RateLimitConfig | None:
+    """Absent or ``null``: no limits."""
+    if sec.raw.get("rate_limits") is None:
+        return None
+    rl = sec.section(
+        "rate_limits", ("orders_per_s", "messages_per_s", "on_exhausted", "max_queue", "max_wait_ms")
+    )
+    rates = {}
+    for key in ("orders_per_s", "messages_per_s"):
+        if rl.raw.get(key) is not None:
+            rates[key] = rl.number(key, lo=0.0, lo_inclusive=False)
+    if not rates:
+        rl.fail("expected orders_per_s, messages_per_s or both")
+    return RateLimitConfig(
+        orders_per_s=rates.get("orders_per_s"),
+        messages_per_s=rates.get("messages_per_s"),
+        on_exhausted=rl.choice("on_exhausted", RATE_LIMIT_ACTIONS, "queue"),
+        max_queue=rl.integer("max_queue", 1000, lo=1),
+        max_wait_ms=rl.integer("max_wait_ms", 1000, lo=1),
+    )
+
+
+def _circuit_breaker(sec: _Section) -> CircuitBreakerConfig:
+    if "circuit_breaker" not in sec.raw:
+        return CircuitBreakerConfig()
+    cb = sec.section(
+        "circuit_breaker", ("max_consecutive_rejects", "max_ack_latency_ms", "half_open_after_s")
+    )
+    latency = cb.raw.get("max_ack_latency_ms")  # null (or absent): latency not watched
+    return CircuitBreakerConfig(
+        max_consecutive_rejects=cb.integer("max_consecutive_rejects", 5, lo=1),
+        max_ack_latency_ms=None if latency is None else cb.integer("max_ack_latency_ms", lo=1),
+        half_open_after_s=cb.number("half_open_after_s", 10, lo=0.0, lo_inclusive=False),
+    )
+
+
+def _venue(path: Path, home: Path, gateway_comp_id: str, instruments: dict[str, Instrument]) -> VenueConfig:
     sec = _Section(_read_yaml(path), _display(path), "", _VENUE_KEYS)
     fields = _session_fields(sec, path, home, gateway_comp_id)
+    overlay = _dictionary_overlay(sec, home, fields["dictionary"])
     return VenueConfig(
         **fields,
         host=sec.string("host", what="a host name or IP address", pattern=re.compile(r"\S+")),
         port=sec.integer("port", lo=1, hi=65535),
         reconnect_s=sec.integer("reconnect_s", 5, lo=1),
         simulator=_simulator(sec, home),
+        market_data=_market_data(sec),
+        symbology=_symbology(sec, instruments),
+        extra_tags=_extra_tags(sec, fields["dictionary"], overlay, fields["transport_dictionary"]),
+        order_types=_names(sec, "order_types", ORDER_TYPE_NAMES),
+        time_in_force=_names(sec, "time_in_force", TIF_NAMES),
+        fees=_fees(sec),
+        instruments=_instrument_overrides(sec, instruments),
+        dictionary_overlay=overlay,
+        rate_limits=_rate_limits(sec),
+        circuit_breaker=_circuit_breaker(sec),
     )
 
 
@@ -671,7 +1023,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         path = os.environ.get(ENV_VAR) or DEFAULT_PATH
     source = Path(path).expanduser().resolve()
     shown = _display(source)
-    top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments", "risk"))
+    top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments", "risk", "routing"))
     gw = top.section(
         "gateway",
         ("comp_id", "home", "sessions_dir", "acceptor", "engine", "ack_timeout_s", "store", "log_level"),
@@ -708,11 +1060,14 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
     log_level = gw.choice("log_level", LOG_LEVELS, "info")
     instruments = _instruments(top)
     risk = _gateway_risk(top, source)
+    routing = _gateway_routing(top, source, instruments)
 
     client_files = _session_files(source.parent / "clients")
     venue_files = _session_files(source.parent / "venues")
-    clients = {c.name: c for c in (_client(p, home, comp_id, risk) for p in client_files)}
-    venues = {v.name: v for v in (_venue(p, home, comp_id) for p in venue_files)}
+    clients = {
+        c.name: c for c in (_client(p, home, comp_id, risk, routing, instruments) for p in client_files)
+    }
+    venues = {v.name: v for v in (_venue(p, home, comp_id, instruments) for p in venue_files)}
 
     cfg = GatewayConfig(
         comp_id=comp_id,
@@ -728,6 +1083,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         venues=venues,
         source=source,
         risk=risk,
+        routing=routing,
     )
     _cross_check(cfg)
     return cfg

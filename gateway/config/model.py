@@ -14,8 +14,34 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gateway.orders.enums import OrdType, TimeInForce
+
 #: ``fix_version`` value -> BeginString(8). FIXT1.1 carries a FIX 5.0 SP2 application layer.
 BEGIN_STRINGS: dict[str, str] = {"4.2": "FIX.4.2", "4.4": "FIX.4.4", "FIXT1.1": "FIXT.1.1"}
+
+#: Tags a venue's ``extra_tags`` may not set: the session layer's (8, 9, 10, 34, 35, 43, 49, 52, 56, 97,
+#: 122) and the ones the codec writes from the order itself (11, 37, 38, 40, 41, 44, 54, 55, 59, 60).
+CODEC_OWNED_TAGS = frozenset(
+    {8, 9, 10, 34, 35, 43, 49, 52, 56, 97, 122, 11, 41, 37, 38, 40, 44, 54, 55, 59, 60}
+)
+#: Order messages to a venue that carry its extra tags (msgtype -> name). A tag goes in the header when
+#: the venue's dictionary defines it there, else on those of these messages whose definition has it.
+EXTRA_TAG_MESSAGES = {
+    "D": "NewOrderSingle",
+    "F": "OrderCancelRequest",
+    "G": "OrderCancelReplaceRequest",
+    "H": "OrderStatusRequest",
+}
+#: ``extra_tags`` values that are filled in per order (the whole value must be the placeholder).
+EXTRA_TAG_PLACEHOLDERS = ("{account}", "{client}", "{symbol}", "{venue_symbol}")
+#: ``order_types`` / ``time_in_force`` names in venue files.
+ORDER_TYPE_NAMES: dict[str, OrdType] = {"limit": OrdType.LIMIT, "market": OrdType.MARKET}
+TIF_NAMES: dict[str, TimeInForce] = {
+    "day": TimeInForce.DAY,
+    "gtc": TimeInForce.GTC,
+    "ioc": TimeInForce.IOC,
+    "fok": TimeInForce.FOK,
+}
 
 
 def display_path(path: str | Path) -> str:
@@ -130,6 +156,49 @@ class RiskConfig:
         return tuple(spec.name for spec in self.checks)
 
 
+DEFAULT_STRATEGY = "primary"
+ON_CHILD_REJECT = ("reroute", "return")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingChoice:
+    """A routing strategy, not yet built: a name plus parameters.
+
+    Like :class:`CheckSpec`, the loader checks only the shape; ``gateway.routing.registry`` resolves
+    the name (built-in, or dotted path ``package.module.ClassName``) and uses ``source`` and ``key``
+    (e.g. ``routing.instruments.AAPL``) to name the file and key of a mistake.
+    """
+
+    strategy: str
+    params: dict[str, Any]
+    source: Path
+    key: str
+
+
+def _default_choice() -> RoutingChoice:
+    return RoutingChoice(DEFAULT_STRATEGY, {}, Path(), "routing")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    """How orders are split across venues: a default strategy, per-symbol overrides, and what to do
+    when a venue rejects a child order (``reroute`` the quantity to another venue, or ``return`` the
+    reject to the client).
+
+    ``GatewayConfig.routing`` holds gateway.yaml's defaults, ``ClientConfig.routing`` one client's
+    effective, merged settings. The default (``primary``: the instrument's default venue) is what a
+    config without a ``routing:`` section gets.
+    """
+
+    default: RoutingChoice = field(default_factory=_default_choice)
+    instruments: dict[str, RoutingChoice] = field(default_factory=dict)
+    on_child_reject: str = "return"  # "reroute" | "return"
+
+    def for_symbol(self, symbol: str) -> RoutingChoice:
+        """The strategy for ``symbol``: its per-instrument entry, else the default."""
+        return self.instruments.get(symbol, self.default)
+
+
 @dataclass(frozen=True, slots=True)
 class AcceptorConfig:
     """Where clients connect; ``bind_address`` None means every interface (QuickFIX's default)."""
@@ -216,24 +285,141 @@ class SessionConfig:
 
 @dataclass(frozen=True, slots=True)
 class ClientConfig(SessionConfig):
-    """A client session the gateway accepts on its acceptor port; ``risk`` is its effective risk setup."""
+    """A client session the gateway accepts on its acceptor port; ``risk`` and ``routing`` are its
+    effective (merged) settings."""
 
     risk: RiskConfig = field(default_factory=RiskConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+
+    def routing_for(self, symbol: str) -> RoutingChoice:
+        """The routing strategy for this client's orders in ``symbol``."""
+        return self.routing.for_symbol(symbol)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataConfig:
+    """Whether to subscribe to the venue's market data, how many levels, and when a book is stale."""
+
+    enabled: bool = False
+    depth: int = 5
+    stale_after_ms: int = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSymbol:
+    """How the venue names one instrument: its Symbol(55), and optionally SecurityID(48) and
+    SecurityIDSource(22) (``id_source`` is set exactly when ``security_id`` is)."""
+
+    symbol: str
+    security_id: str | None = None
+    id_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueFees:
+    """Fees in basis points of notional; negative is a rebate."""
+
+    maker_bps: Decimal = Decimal(0)  # resting (passive) fills
+    taker_bps: Decimal = Decimal(0)  # aggressive fills
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentOverride:
+    """A venue's own tick or lot size for an instrument (None: the instrument's)."""
+
+    tick_size: Decimal | None = None
+    lot_size: Decimal | None = None
+
+
+RATE_LIMIT_ACTIONS = ("queue", "reroute", "reject")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitConfig:
+    """The venue's message rate limits (None: no limit on that count; at least one is set).
+
+    When exhausted, an order is held in a queue (at most ``max_queue`` messages, each at most
+    ``max_wait_ms``), re-routed to another venue, or rejected to the client.
+    """
+
+    orders_per_s: float | None = None  # orders per second
+    messages_per_s: float | None = None  # application messages per second
+    on_exhausted: str = "queue"  # "queue" | "reroute" | "reject"
+    max_queue: int = 1000
+    max_wait_ms: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitBreakerConfig:
+    """Stop routing to a venue after ``max_consecutive_rejects`` rejects in a row or an acknowledgement
+    slower than ``max_ack_latency_ms`` (None: latency not watched); try it again (half-open) after
+    ``half_open_after_s`` seconds."""
+
+    max_consecutive_rejects: int = 5
+    max_ack_latency_ms: int | None = None
+    half_open_after_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class VenueConfig(SessionConfig):
-    """A venue session the gateway initiates to ``host:port``."""
+    """A venue session the gateway initiates to ``host:port``, with its dialect and limits.
+
+    ``symbology`` maps client symbols to the venue's names (unlisted symbols go out unchanged);
+    ``extra_tags`` are tag -> fixed value or placeholder (:data:`EXTRA_TAG_PLACEHOLDERS`) added to
+    the order messages (:data:`EXTRA_TAG_MESSAGES`) whose definition in the venue's dictionary has
+    them (or to the header); ``dictionary_overlay`` is merged into ``dictionary`` for the session.
+    ``gateway.codec.dialect.Dialect`` applies symbology and extra tags.
+    """
 
     host: str
     port: int
     reconnect_s: int
     simulator: SimulatorConfig | None
+    market_data: MarketDataConfig = field(default_factory=MarketDataConfig)
+    symbology: dict[str, VenueSymbol] = field(default_factory=dict)
+    extra_tags: dict[int, str] = field(default_factory=dict)
+    order_types: frozenset[OrdType] = frozenset(OrdType)
+    time_in_force: frozenset[TimeInForce] = frozenset(TimeInForce)
+    fees: VenueFees = field(default_factory=VenueFees)
+    instruments: dict[str, InstrumentOverride] = field(default_factory=dict)
+    dictionary_overlay: Path | None = None
+    rate_limits: RateLimitConfig | None = None
+    circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
 
     @property
     def simulated(self) -> bool:
         """True when ``fixgw run`` should start a simulator for this venue in-process."""
         return self.simulator is not None and self.simulator.enabled
+
+
+def _describe(choice: RoutingChoice) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in choice.params.items())
+    return f"{choice.strategy} ({params})" if params else choice.strategy
+
+
+def _venue_details(v: VenueConfig) -> list[str]:
+    """The venue's non-default dialect and limit settings, for ``summary()``."""
+    details = []
+    if v.market_data.enabled:
+        details.append(f"market data depth {v.market_data.depth}")
+    if v.symbology:
+        details.append(f"{len(v.symbology)} mapped symbols")
+    if v.extra_tags:
+        details.append(f"extra tags {', '.join(str(t) for t in v.extra_tags)}")
+    if v.dictionary_overlay is not None:
+        details.append(f"overlay {display_path(v.dictionary_overlay)}")
+    if v.order_types != frozenset(OrdType) or v.time_in_force != frozenset(TimeInForce):
+        names = [n for n, t in ORDER_TYPE_NAMES.items() if t in v.order_types]
+        names += [n for n, t in TIF_NAMES.items() if t in v.time_in_force]
+        details.append(f"takes {'/'.join(names)}")
+    if v.fees != VenueFees():
+        details.append(f"fees maker {v.fees.maker_bps} bps, taker {v.fees.taker_bps} bps")
+    if v.rate_limits is not None:
+        rl = v.rate_limits
+        pairs = ((rl.orders_per_s, "orders"), (rl.messages_per_s, "messages"))
+        limits = [f"{x:g} {what}/s" for x, what in pairs if x is not None]
+        details.append(f"rate limit {' + '.join(limits)} ({rl.on_exhausted})")
+    return details
 
 
 def _mask_password(url: str) -> str:
@@ -258,6 +444,7 @@ class GatewayConfig:
     venues: dict[str, VenueConfig]
     source: Path
     risk: RiskConfig = field(default_factory=RiskConfig)  # defaults for every client
+    routing: RoutingConfig = field(default_factory=RoutingConfig)  # defaults for every client
 
     def client_by_comp_id(self, comp_id: str) -> ClientConfig | None:
         """The client whose SenderCompID is ``comp_id`` (unique; the loader enforces it)."""
@@ -296,6 +483,9 @@ class GatewayConfig:
                 f"  {v.name + ':':<{width + 1}} {v.host}:{v.port}, {v.begin_string}, "
                 f"{v.gateway_comp_id} -> {v.comp_id} (ours -> theirs), heartbeat {v.heartbeat_s}s, {kind}"
             )
+            details = _venue_details(v)
+            if details:
+                lines.append(f"  {'':<{width + 1}} {', '.join(details)}")
         if not self.venues:
             lines.append("  (none)")
         lines += ["", f"Routes ({len(self.instruments)} instruments):"]
@@ -314,5 +504,18 @@ class GatewayConfig:
             lines.append("  (no clients)")
         if self.risk.restricted_symbols:
             lines.append(f"  restricted for everyone: {', '.join(self.risk.restricted_symbols)}")
+        lines += ["", "Routing:"]
+        lines.append(
+            f"  default: {_describe(self.routing.default)}, on child reject: {self.routing.on_child_reject}"
+        )
+        for symbol, choice in self.routing.instruments.items():
+            lines.append(f"  {symbol}: {_describe(choice)}")
+        for c in self.clients.values():
+            if c.routing != self.routing:
+                overrides = [f"{s}: {_describe(x)}" for s, x in c.routing.instruments.items()]
+                lines.append(
+                    f"  {c.name}: default {_describe(c.routing.default)}, "
+                    f"on child reject: {c.routing.on_child_reject}" + "".join(f"; {o}" for o in overrides)
+                )
         lines += ["", f"Store: {_mask_password(self.store.url)} (synchronous={self.store.synchronous})"]
         return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 No hand-kept ``.cfg`` file: the YAML is the one source, and each engine gets the
 sessions it owns (the client acceptor, the venue initiator, a simulator's acceptor).
+A venue with a ``dictionary_overlay`` gets its base dictionary merged with the overlay,
+written under ``<sessions_dir>/dictionaries`` (both sides of the session use that file).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import quickfix as fix
 
 from gateway.config import ClientConfig, GatewayConfig, SessionConfig, VenueConfig
+from gateway.fix.overlay import merged_dictionary
 
 
 def session_id(begin_string: str, sender: str, target: str) -> fix.SessionID:
@@ -29,17 +32,33 @@ def _utc_time(hhmmss: str, tz: str) -> str:
     return local.astimezone(dt.UTC).strftime("%H:%M:%S")
 
 
-def _session_dict(s: SessionConfig) -> fix.Dictionary:
+def dictionaries_dir(cfg: GatewayConfig) -> Path:
+    """Where merged venue dictionaries are written."""
+    return cfg.sessions_dir / "dictionaries"
+
+
+def session_dictionary(cfg: GatewayConfig, s: SessionConfig) -> Path:
+    """The (application) data dictionary the session loads: the venue's merged one when it has an
+    overlay (written now; the loader has already checked that it merges), else ``s.dictionary``."""
+    overlay = s.dictionary_overlay if isinstance(s, VenueConfig) else None
+    if overlay is None:
+        return s.dictionary
+    return merged_dictionary(s.dictionary, overlay, dictionaries_dir(cfg))
+
+
+def _session_dict(s: SessionConfig, dictionary: Path | None = None) -> fix.Dictionary:
+    """``dictionary`` replaces ``s.dictionary`` (a merged venue dictionary)."""
+    dictionary = s.dictionary if dictionary is None else dictionary
     d = fix.Dictionary()
     d.setString("StartTime", _utc_time(s.schedule.start, s.schedule.timezone))
     d.setString("EndTime", _utc_time(s.schedule.end, s.schedule.timezone))
     d.setString("UseDataDictionary", "Y")
     if s.transport_dictionary is not None:
         d.setString("TransportDataDictionary", str(s.transport_dictionary))
-        d.setString("AppDataDictionary", str(s.dictionary))
+        d.setString("AppDataDictionary", str(dictionary))
         d.setString("DefaultApplVerID", s.default_appl_ver_id or "FIX.5.0SP2")
     else:
-        d.setString("DataDictionary", str(s.dictionary))
+        d.setString("DataDictionary", str(dictionary))
     d.setString("ResetOnLogon", "Y" if s.reset_on_logon else "N")
     d.setString("CheckLatency", "Y" if s.check_latency else "N")
     d.setString("MaxLatency", str(s.max_latency_s))
@@ -85,7 +104,7 @@ def acceptor_settings(cfg: GatewayConfig, clients: Iterable[ClientConfig]) -> fi
 
 def initiator_settings(cfg: GatewayConfig, venues: Iterable[VenueConfig]) -> fix.SessionSettings:
     def one(v: VenueConfig) -> tuple[fix.SessionID, fix.Dictionary]:
-        d = _session_dict(v)
+        d = _session_dict(v, session_dictionary(cfg, v))
         d.setString("SocketConnectHost", v.host)
         d.setString("SocketConnectPort", str(v.port))
         d.setString("ReconnectInterval", str(v.reconnect_s))
@@ -96,7 +115,7 @@ def initiator_settings(cfg: GatewayConfig, venues: Iterable[VenueConfig]) -> fix
 
 def simulator_settings(cfg: GatewayConfig, venue: VenueConfig, bind_address: str | None = None):
     """The venue's own side of the session: it accepts the gateway on ``venue.port``."""
-    d = _session_dict(venue)
+    d = _session_dict(venue, session_dictionary(cfg, venue))
     defaults = {"ConnectionType": "acceptor", "SocketAcceptPort": str(venue.port)}
     if bind_address:
         defaults["SocketAcceptHost"] = bind_address

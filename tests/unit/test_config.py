@@ -11,7 +11,22 @@ import pytest
 
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.config.loader import FIX_SPECS_DIR
-from gateway.config.model import CheckSpec, LossLimit, RejectBurst, RiskConfig, SeedSource
+from gateway.config.model import (
+    CheckSpec,
+    CircuitBreakerConfig,
+    InstrumentOverride,
+    LossLimit,
+    MarketDataConfig,
+    RateLimitConfig,
+    RejectBurst,
+    RiskConfig,
+    RoutingChoice,
+    RoutingConfig,
+    SeedSource,
+    VenueFees,
+    VenueSymbol,
+)
+from gateway.orders.enums import OrdType, TimeInForce
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -331,7 +346,7 @@ def test_summary_masks_database_password(tree: Path) -> None:
             "config/gateway.yaml",
             "instruments:\n",
             "instruments: []\nx:\n",
-            "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments, risk)",
+            "config/gateway.yaml: unknown key 'x' (expected one of: gateway, instruments, risk, routing)",
         ),
         # missing required key
         (
@@ -828,3 +843,403 @@ def test_risk_mistake_is_reported(tree: Path, rel: str, risk: str, expected: str
 def test_bad_reference_price(tree: Path) -> None:
     write(tree, "config/gateway.yaml", GATEWAY.replace("venue: SIM-A}", "venue: SIM-A, reference_price: -1}"))
     assert error(tree) == "config/gateway.yaml: instruments[0].reference_price: must be > 0, got -1"
+
+
+# --------------------------------------------------------------------------- venue dialect and limits
+
+OVERLAY_XML = """\
+<fix>
+  <messages>
+    <message name="NewOrderSingle" msgtype="D"><field name="VenueOrderTag" required="N"/></message>
+  </messages>
+  <fields><field number="9001" name="VenueOrderTag" type="STRING"/></fields>
+</fix>
+"""
+
+VENUE_DIALECT = """\
+market_data: {enabled: true, depth: 10, stale_after_ms: 500}
+symbology:
+  AAPL: AAPL.OQ
+  EURUSD: {symbol: EUR/USD, security_id: "4001", id_source: 8}
+extra_tags:
+  50: DESK1
+  "9001": "{client}"
+  1: "{account}"
+order_types: [limit]
+time_in_force: [day, ioc]
+fees: {maker_bps: "-0.25", taker_bps: 0.3}
+instruments:
+  AAPL: {lot_size: 100}
+  EURUSD: {tick_size: "0.0001", lot_size: 10000}
+dictionary_overlay: specs/venue.xml
+rate_limits: {orders_per_s: 50, on_exhausted: reroute, max_queue: 10}
+circuit_breaker: {max_consecutive_rejects: 3, max_ack_latency_ms: 250, half_open_after_s: 2.5}
+"""
+
+
+def with_venue(tree: Path, extra: str) -> None:
+    """Append top-level keys to SIM-A's file; specs/venue.xml is a valid overlay defining tag 9001."""
+    write(tree, "specs/venue.xml", OVERLAY_XML)
+    write(tree, "config/venues/SIM-A.yaml", VENUE + textwrap.dedent(extra))
+
+
+def test_venue_defaults_without_new_keys(tree: Path) -> None:
+    venue = load_config("config/gateway.yaml").venues["SIM-A"]
+    assert venue.market_data == MarketDataConfig(enabled=False, depth=5, stale_after_ms=2000)
+    assert venue.symbology == {} and venue.extra_tags == {} and venue.instruments == {}
+    assert venue.order_types == frozenset({OrdType.LIMIT, OrdType.MARKET})
+    assert venue.time_in_force == frozenset(TimeInForce)
+    assert venue.fees == VenueFees(Decimal(0), Decimal(0))
+    assert venue.dictionary_overlay is None and venue.rate_limits is None
+    assert venue.circuit_breaker == CircuitBreakerConfig(5, None, 10.0)
+
+
+def test_venue_dialect_and_limits(tree: Path) -> None:
+    with_venue(tree, VENUE_DIALECT)
+    cfg = load_config("config/gateway.yaml")
+    venue = cfg.venues["SIM-A"]
+    assert venue.market_data == MarketDataConfig(True, 10, 500)
+    assert venue.symbology == {
+        "AAPL": VenueSymbol("AAPL.OQ"),
+        "EURUSD": VenueSymbol("EUR/USD", "4001", "8"),
+    }
+    assert venue.extra_tags == {50: "DESK1", 9001: "{client}", 1: "{account}"}
+    assert venue.order_types == frozenset({OrdType.LIMIT})
+    assert venue.time_in_force == frozenset({TimeInForce.DAY, TimeInForce.IOC})
+    assert venue.fees == VenueFees(Decimal("-0.25"), Decimal("0.3"))
+    assert venue.instruments == {
+        "AAPL": InstrumentOverride(None, Decimal(100)),
+        "EURUSD": InstrumentOverride(Decimal("0.0001"), Decimal(10000)),
+    }
+    assert venue.dictionary_overlay == tree / "specs/venue.xml"
+    assert venue.rate_limits == RateLimitConfig(50.0, None, "reroute", 10, 1000)
+    assert venue.circuit_breaker == CircuitBreakerConfig(3, 250, 2.5)
+    text = cfg.summary()
+    assert "market data depth 10" in text and "2 mapped symbols" in text and "extra tags 50, 9001, 1" in text
+    assert "rate limit 50 orders/s (reroute)" in text and "takes limit/day/ioc" in text
+
+
+def test_rate_limits_null_and_messages_only(tree: Path) -> None:
+    with_venue(tree, "rate_limits: null\n")
+    assert load_config("config/gateway.yaml").venues["SIM-A"].rate_limits is None
+    with_venue(tree, "rate_limits: {messages_per_s: 2.5}\n")
+    limits = load_config("config/gateway.yaml").venues["SIM-A"].rate_limits
+    assert limits == RateLimitConfig(None, 2.5, "queue", 1000, 1000)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # market_data
+        ("market_data: {depth: 0}\n", "market_data.depth: expected a positive integer, got 0"),
+        (
+            "market_data: {stale_after_ms: 0}\n",
+            "market_data.stale_after_ms: expected a positive integer, got 0",
+        ),
+        (
+            "market_data: {enable: true}\n",
+            "market_data: unknown key 'enable' (expected one of: enabled, depth,",
+        ),
+        ("market_data: {enabled: yes}\n", "market_data.enabled: expected true or false, got 'yes'"),
+        # symbology
+        ("symbology: {TSLA: TSLA.OQ}\n", "symbology.TSLA: 'TSLA' is not a configured instrument"),
+        ("symbology: [AAPL]\n", "symbology: expected a mapping of client symbol to venue symbol, got a list"),
+        ("symbology: {AAPL: ''}\n", "symbology.AAPL: expected a venue symbol or a mapping"),
+        ("symbology: {AAPL: {sym: X}}\n", "symbology.AAPL: unknown key 'sym' (expected one of: symbol,"),
+        ("symbology: {AAPL: {security_id: '1'}}\n", "symbology.AAPL.symbol: required key is missing"),
+        (
+            "symbology: {AAPL: {symbol: X, security_id: '1'}}\n",
+            "symbology.AAPL.id_source: required when security_id is given",
+        ),
+        (
+            "symbology: {AAPL: {symbol: X, id_source: '8'}}\n",
+            "symbology.AAPL.id_source: only allowed together with security_id",
+        ),
+        (
+            "symbology: {AAPL: X, EURUSD: X}\n",
+            "symbology.EURUSD: venue symbol 'X' is also what AAPL is sent as",
+        ),
+        (
+            "symbology: {AAPL: EURUSD}\n",
+            "symbology.AAPL: venue symbol 'EURUSD' is also what EURUSD is sent as",
+        ),
+        # extra_tags
+        (
+            "extra_tags: {55: X}\n",
+            "extra_tags.55: tag 55 is set by the gateway itself and cannot be an extra tag",
+        ),
+        ("extra_tags: {34: X}\n", "extra_tags.34: tag 34 is set by the gateway itself"),
+        ("extra_tags: {0: X}\n", "extra_tags.0: expected a tag number 1-99999, got 0"),
+        ("extra_tags: {100000: X}\n", "extra_tags.100000: expected a tag number 1-99999, got 100000"),
+        ("extra_tags: {Account: X}\n", "extra_tags.Account: expected a tag number 1-99999, got 'Account'"),
+        ("extra_tags: {9001: X, '9001': Y}\n", "extra_tags.9001: duplicate tag 9001 (also extra_tags.9001)"),
+        ("extra_tags: {50: ''}\n", "extra_tags.50: expected a value or one of {account}, {client},"),
+        ("extra_tags: {50: [a]}\n", "extra_tags.50: expected a value or one of"),
+        ("extra_tags: {50: '{acct}'}\n", "extra_tags.50: unknown placeholder in '{acct}'"),
+        ("extra_tags: {50: 'D-{client}'}\n", "extra_tags.50: unknown placeholder in 'D-{client}'"),
+        ("extra_tags: []\n", "extra_tags: expected a mapping of tag number to value, got a list"),
+        (
+            "extra_tags: {9002: X}\n",
+            "extra_tags.9002: tag 9002 is not defined in the venue's data dictionary (define it in a "
+            "dictionary_overlay)",
+        ),
+        (
+            "extra_tags: {150: X}\n",
+            "extra_tags.150: tag 150 (ExecType) is in neither the header nor any of NewOrderSingle,",
+        ),
+        # order types, time in force, fees, instrument overrides
+        ("order_types: [limit, stop]\n", "order_types[1]: expected one of: limit, market, got 'stop'"),
+        ("order_types: []\n", "order_types: expected a non-empty list of: limit, market, got a list"),
+        ("order_types: limit\n", "order_types: expected a non-empty list of: limit, market, got 'limit'"),
+        ("time_in_force: [gtd]\n", "time_in_force[0]: expected one of: day, gtc, ioc, fok, got 'gtd'"),
+        ("fees: {maker_bps: abc}\n", "fees.maker_bps: expected a decimal number, got 'abc'"),
+        ("fees: {maker: 1}\n", "fees: unknown key 'maker' (expected one of: maker_bps, taker_bps)"),
+        ("instruments: {TSLA: {tick_size: 1}}\n", "instruments.TSLA: 'TSLA' is not a configured instrument"),
+        ("instruments: {AAPL: {}}\n", "instruments.AAPL: expected tick_size, lot_size or both"),
+        ("instruments: {AAPL: {tick_size: 0}}\n", "instruments.AAPL.tick_size: must be > 0, got 0"),
+        ("instruments: {AAPL: {tick: 1}}\n", "instruments.AAPL: unknown key 'tick'"),
+        # dictionary overlay
+        ("dictionary_overlay: specs/none.xml\n", "dictionary_overlay: file not found: "),
+        ("dictionary_overlay: ''\n", "dictionary_overlay: expected a path to a dictionary overlay, got ''"),
+        # rate limits
+        ("rate_limits: {}\n", "rate_limits: expected orders_per_s, messages_per_s or both"),
+        ("rate_limits: {orders_per_s: 0}\n", "rate_limits.orders_per_s: must be > 0, got 0"),
+        (
+            "rate_limits: {orders_per_s: 5, on_exhausted: drop}\n",
+            "rate_limits.on_exhausted: expected one of: queue,",
+        ),
+        (
+            "rate_limits: {orders_per_s: 5, max_queue: 0}\n",
+            "rate_limits.max_queue: expected a positive integer",
+        ),
+        ("rate_limits: {orders_per_s: 5, max_wait_ms: -1}\n", "rate_limits.max_wait_ms: expected a positive"),
+        ("rate_limits: {orders: 5}\n", "rate_limits: unknown key 'orders'"),
+        # circuit breaker
+        (
+            "circuit_breaker: {max_consecutive_rejects: 0}\n",
+            "circuit_breaker.max_consecutive_rejects: expected a positive integer, got 0",
+        ),
+        (
+            "circuit_breaker: {max_ack_latency_ms: 0}\n",
+            "circuit_breaker.max_ack_latency_ms: expected a positive integer, got 0",
+        ),
+        (
+            "circuit_breaker: {half_open_after_s: 0}\n",
+            "circuit_breaker.half_open_after_s: must be > 0, got 0",
+        ),
+        ("circuit_breaker: null\n", "circuit_breaker: expected a mapping, got null"),
+    ],
+)
+def test_venue_dialect_mistake_is_reported(tree: Path, extra: str, expected: str) -> None:
+    with_venue(tree, extra)
+    assert error(tree).startswith(f"config/venues/SIM-A.yaml: {expected}")
+
+
+def test_circuit_breaker_latency_null_is_off(tree: Path) -> None:
+    with_venue(tree, "circuit_breaker: {max_ack_latency_ms: null}\n")
+    breaker = load_config("config/gateway.yaml").venues["SIM-A"].circuit_breaker
+    assert breaker == CircuitBreakerConfig(5, None, 10.0)
+
+
+def test_overlay_that_does_not_merge_is_reported(tree: Path) -> None:
+    with_venue(tree, "dictionary_overlay: specs/venue.xml\n")
+    write(
+        tree,
+        "specs/venue.xml",
+        '<fix><fields>\n<field number="44" name="VenuePx" type="PRICE"/></fields></fix>',
+    )
+    message = error(tree)
+    assert message.startswith(
+        f"config/venues/SIM-A.yaml: dictionary_overlay: cannot merge into {FIX_SPECS_DIR / 'FIX42.xml'}: "
+    )
+    assert message.endswith(
+        "specs/venue.xml, line 2: field 44 is 'Price' in the base dictionary, not 'VenuePx'"
+    )
+
+
+def test_extra_tag_in_overlay_needs_the_overlay(tree: Path) -> None:
+    with_venue(tree, "extra_tags: {9001: '{symbol}'}\n")
+    assert error(tree).startswith("config/venues/SIM-A.yaml: extra_tags.9001: tag 9001 is not defined")
+    with_venue(tree, "extra_tags: {9001: '{symbol}'}\ndictionary_overlay: specs/venue.xml\n")
+    assert load_config("config/gateway.yaml").venues["SIM-A"].extra_tags == {9001: "{symbol}"}
+
+
+def test_unquoted_numeric_symbols_are_text(tree: Path) -> None:
+    gateway = GATEWAY + '  - {symbol: "700", tick_size: "0.1", lot_size: 100, currency: HKD}\n'
+    write(tree, "config/gateway.yaml", gateway)
+    with_venue(tree, "symbology: {700: '0700'}\ninstruments: {700: {lot_size: 500}}\n")
+    venue = load_config("config/gateway.yaml").venues["SIM-A"]
+    assert venue.symbology == {"700": VenueSymbol("0700")}
+    assert venue.instruments == {"700": InstrumentOverride(None, Decimal(500))}
+
+
+# ------------------------------------------------------------------------------------------ routing
+
+ROUTING = """\
+routing:
+  strategy: best_price
+  params: {max_venues: 2}
+  instruments:
+    AAPL: {strategy: mypkg.routing.Sweep, params: {levels: 3}}
+    EURUSD: {strategy: primary}
+  on_child_reject: reroute
+"""
+
+
+def with_routing(tree: Path, routing: str = ROUTING, client: str | None = None) -> None:
+    write(tree, "config/gateway.yaml", GATEWAY + routing)
+    if client is not None:
+        write(tree, "config/clients/CLIENT1.yaml", CLIENT + textwrap.dedent(client))
+
+
+def test_no_routing_section_means_primary(tree: Path) -> None:
+    cfg = load_config("config/gateway.yaml")
+    gw = tree / "config/gateway.yaml"
+    assert cfg.routing == RoutingConfig(RoutingChoice("primary", {}, gw, "routing"), {}, "return")
+    client = cfg.clients["CLIENT1"]
+    assert client.routing == cfg.routing
+    assert client.routing_for("AAPL") == RoutingChoice("primary", {}, gw, "routing")
+
+
+def test_routing_defaults(tree: Path) -> None:
+    with_routing(tree)
+    cfg = load_config("config/gateway.yaml")
+    gw = tree / "config/gateway.yaml"
+    assert cfg.routing.default == RoutingChoice("best_price", {"max_venues": 2}, gw, "routing")
+    assert cfg.routing.instruments == {
+        "AAPL": RoutingChoice("mypkg.routing.Sweep", {"levels": 3}, gw, "routing.instruments.AAPL"),
+        "EURUSD": RoutingChoice("primary", {}, gw, "routing.instruments.EURUSD"),
+    }
+    assert cfg.routing.on_child_reject == "reroute"
+    client = cfg.clients["CLIENT1"]
+    assert client.routing == cfg.routing
+    assert client.routing_for("AAPL").strategy == "mypkg.routing.Sweep"
+    assert client.routing_for("UNLISTED").strategy == "best_price"
+    text = cfg.summary()
+    assert "default: best_price (max_venues=2), on child reject: reroute" in text
+    assert "AAPL: mypkg.routing.Sweep (levels=3)" in text
+
+
+def test_client_routing_overrides(tree: Path) -> None:
+    with_routing(
+        tree,
+        client="""\
+        routing:
+          strategy: primary
+          instruments:
+            AAPL: null
+            EURUSD: {strategy: cheapest, params: {fee_weight: 1.5}}
+          on_child_reject: return
+        """,
+    )
+    cfg = load_config("config/gateway.yaml")
+    client_file = tree / "config/clients/CLIENT1.yaml"
+    routing = cfg.clients["CLIENT1"].routing
+    assert routing.default == RoutingChoice("primary", {}, client_file, "routing")  # params not inherited
+    assert routing.instruments == {
+        "EURUSD": RoutingChoice("cheapest", {"fee_weight": 1.5}, client_file, "routing.instruments.EURUSD")
+    }
+    assert routing.on_child_reject == "return"
+    assert cfg.clients["CLIENT1"].routing_for("AAPL") == routing.default  # gateway entry dropped
+    assert cfg.routing.instruments["AAPL"].strategy == "mypkg.routing.Sweep"  # defaults unchanged
+    assert "CLIENT1: default primary, on child reject: return; EURUSD: cheapest (fee_weight=1.5)" in (
+        cfg.summary()
+    )
+
+
+def test_client_routing_params_only_keep_default_strategy(tree: Path) -> None:
+    with_routing(tree, client="routing:\n  params: {max_venues: 1}\n")
+    cfg = load_config("config/gateway.yaml")
+    routing = cfg.clients["CLIENT1"].routing
+    assert routing.default == RoutingChoice(
+        "best_price", {"max_venues": 1}, tree / "config/clients/CLIENT1.yaml", "routing"
+    )
+    assert routing.instruments == cfg.routing.instruments
+    assert routing.on_child_reject == "reroute"
+
+
+def test_shipped_config_routing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    cfg = load_config(REPO / "config/gateway.yaml")
+    assert cfg.routing.default.strategy == "primary" and cfg.routing.on_child_reject == "return"
+    assert all(c.routing == cfg.routing for c in cfg.clients.values())
+
+
+@pytest.mark.parametrize(
+    ("rel", "routing", "expected"),
+    [
+        (
+            "config/gateway.yaml",
+            "routing:\n  strategy: best price\n",
+            "config/gateway.yaml: routing.strategy: expected a strategy name or a dotted path",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  params: [1]\n",
+            "config/gateway.yaml: routing.params: expected a mapping of parameter name to value, got a list",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  instruments: {TSLA: {strategy: primary}}\n",
+            "config/gateway.yaml: routing.instruments.TSLA: 'TSLA' is not a configured instrument",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  instruments: {AAPL: {params: {}}}\n",
+            "config/gateway.yaml: routing.instruments.AAPL.strategy: required key is missing",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  instruments: {AAPL: null}\n",
+            "config/gateway.yaml: routing.instruments.AAPL: expected a mapping, got null",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  instruments: {AAPL: {strategy: primary, param: {}}}\n",
+            "config/gateway.yaml: routing.instruments.AAPL: unknown key 'param' "
+            "(expected one of: strategy, params)",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  on_child_reject: drop\n",
+            "config/gateway.yaml: routing.on_child_reject: expected one of: reroute, return, got 'drop'",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing:\n  stratgy: primary\n",
+            "config/gateway.yaml: routing: unknown key 'stratgy' "
+            "(expected one of: strategy, params, instruments, on_child_reject)",
+        ),
+        (
+            "config/gateway.yaml",
+            "routing: primary\n",
+            "config/gateway.yaml: routing: expected a mapping, got 'primary'",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "routing:\n  instruments: {TSLA: null}\n",
+            "config/clients/CLIENT1.yaml: routing.instruments.TSLA: 'TSLA' is not a configured instrument",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "routing:\n  on_child_reject: retry\n",
+            "config/clients/CLIENT1.yaml: routing.on_child_reject: expected one of: reroute, return",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "routing:\n  strategy: ''\n",
+            "config/clients/CLIENT1.yaml: routing.strategy: expected a strategy name or a dotted path",
+        ),
+        (
+            "config/clients/CLIENT1.yaml",
+            "routing:\n  instrument: {}\n",
+            "config/clients/CLIENT1.yaml: routing: unknown key 'instrument'",
+        ),
+    ],
+)
+def test_routing_mistake_is_reported(tree: Path, rel: str, routing: str, expected: str) -> None:
+    if rel == "config/gateway.yaml":
+        with_routing(tree, routing)
+    else:
+        with_routing(tree, client=routing)
+    assert error(tree).startswith(expected)
