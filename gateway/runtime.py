@@ -14,6 +14,7 @@ import concurrent.futures
 import json
 import logging
 import time
+from dataclasses import replace
 
 import quickfix as fix
 
@@ -24,7 +25,9 @@ from gateway.codec.client import (
     encode_cancel_reject,
     encode_execution_report,
 )
+from gateway.codec.dialect import Dialect
 from gateway.codec.fields import CodecError, msg_type, opt, raw
+from gateway.codec.marketdata import decode_market_data, encode_md_request
 from gateway.codec.venue import decode_venue_message, encode_venue_command
 from gateway.config import GatewayConfig
 from gateway.control import ControlServer
@@ -33,6 +36,7 @@ from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
 from gateway.journal import EventRecord, Journal
 from gateway.latency import LatencyRecorder
+from gateway.marketdata.book import MarketData
 from gateway.orders.core import OrderCore, Outcome
 from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, Side
 from gateway.orders.ids import IdGenerator
@@ -48,6 +52,7 @@ from gateway.orders.messages import (
 from gateway.orders.reports import cancel_reject, reject_unknown
 from gateway.risk.pretrade import PreTrade
 from gateway.risk.trading_state import TradingState
+from gateway.routing.router import Router
 from gateway.simulator.venue import SimulatorHost
 
 log = logging.getLogger("gateway")
@@ -67,13 +72,20 @@ class Gateway:
         self.cfg = cfg
         cfg.sessions_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(cfg.store.url, cfg.store.synchronous)
+        self.market = MarketData(
+            depth={v.name: v.market_data.depth for v in cfg.venues.values()},
+            stale_after_ns={v.name: v.market_data.stale_after_ms * 1_000_000 for v in cfg.venues.values()},
+            on_change=self._on_market_change,
+        )
+        self.dialects = {v.name: Dialect.from_config(v) for v in cfg.venues.values()}
         self.core = OrderCore(
             IdGenerator(),
             routes={s: i.venue for s, i in cfg.instruments.items()},
             venues=cfg.venues,
             ack_timeout_ns=int(cfg.ack_timeout_s * 1e9),
             clock=time.time_ns,
-            pretrade=PreTrade.from_config(cfg, time.time_ns),
+            pretrade=PreTrade.from_config(cfg, time.time_ns, market=self.market),
+            router=Router.from_config(cfg, self.market),
         )
         orders, used, positions = restore(self.journal)
         self.core.restore(orders, used, positions)
@@ -167,6 +179,26 @@ class Gateway:
             )
         log.info("fixgw stopped")
 
+    # ------------------------------------------------------------ market data
+
+    def _subscribe_market_data(self, venue: str) -> None:
+        """On every logon: subscribe to the venue's books for every instrument (in its symbols)."""
+        vcfg = self.cfg.venues[venue]
+        if not vcfg.market_data.enabled:
+            return
+        dialect = self.dialects[venue]
+        symbols = [dialect.venue_symbol(s) for s in self.cfg.instruments]
+        req = encode_md_request(f"MD-{venue}-{time.time_ns()}", symbols, vcfg.market_data.depth, True,
+                                vcfg.begin_string)  # fmt: skip
+        fix.Session.sendToTarget(req, self.venue_sessions[venue])
+        log.info("subscribed to market data from %s for %d instruments", venue, len(symbols))
+
+    def _on_market_change(self, symbol: str) -> None:
+        """Fresh market data moves the risk engine's reference price for the symbol."""
+        price = self.market.reference_price(symbol)
+        if price is not None:
+            self.core.pretrade.on_price(symbol, price)
+
     # ------------------------------------------------------------ operator actions
 
     def kill_switch(self, engage: bool, scope: str, target: str | None = None, reason: str = "") -> dict:
@@ -250,6 +282,7 @@ class Gateway:
     def on_session_up(self, side: str, name: str) -> None:
         if side == "venue":
             self.core.set_venue_up(name, True)
+            self._subscribe_market_data(name)
             if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
                 self._announced_ready = True
                 log.info("fixgw ready: all venue sessions logged on")
@@ -258,6 +291,7 @@ class Gateway:
     def on_session_down(self, side: str, name: str) -> None:
         if side == "venue":
             self.core.set_venue_up(name, False)
+            self.market.venue_down(name)
         self.journal.write(
             [self._event("session", None, name, None, f"{side} session {name} logged out")], []
         )
@@ -281,6 +315,13 @@ class Gateway:
             self.latency.record("client", time.perf_counter_ns() - t0)
             return
         begin_string = self.cfg.venues[name].begin_string
+        if msg_type in ("W", "X"):  # market data: applied, not journaled (it is not a lifecycle event)
+            dialect = self.dialects[name]
+            updates = decode_market_data(msg_type, message, begin_string)
+            if dialect.maps_symbols:
+                updates = [replace(u, symbol=dialect.inbound_symbol(u.symbol)) for u in updates]
+            self.market.apply(name, updates, time.time_ns())
+            return
         if msg_type not in ("8", "9"):
             log.warning("venue %s sent unexpected %s: %s", name, msg_type, inbound)
             self.journal.write([self._event("venue_in", None, name, msg_type, inbound)], [])
@@ -383,6 +424,8 @@ class Gateway:
         for cmd in outcome.to_venues:
             begin_string = self.cfg.venues[cmd.venue].begin_string
             msg = encode_venue_command(cmd, begin_string)
+            client, account = self.core.owner_of(cmd.venue, cmd.cl_ord_id)
+            self.dialects[cmd.venue].outbound(msg, symbol=cmd.symbol, account=account, client=client or "")
             msg.getHeader().setField(t.BeginString, begin_string)
             sends.append((self.venue_sessions[cmd.venue], msg))
             events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))

@@ -132,6 +132,11 @@ class Dialect:
         """The configured venue names for a client symbol, None when unmapped."""
         return self._symbols.get(symbol)
 
+    @property
+    def maps_symbols(self) -> bool:
+        """False for a venue that uses the client symbols: inbound mapping can be skipped."""
+        return bool(self._reverse)
+
     def inbound_symbol(self, venue_symbol: str) -> str:
         """The client symbol for a Symbol(55) the venue sent (the same symbol when unmapped)."""
         return self._reverse.get(venue_symbol, venue_symbol)

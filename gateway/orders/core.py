@@ -124,6 +124,12 @@ class OrderCore:
     def order_for(self, session: str, cl_ord_id: str) -> ClientOrder | None:
         return self._by_client.get((session, cl_ord_id))
 
+    def owner_of(self, venue: str, child_cl_ord_id: str) -> tuple[str | None, str | None]:
+        """The client session and Account of the parent of a child order (for venue dialects)."""
+        child = self._children.get((venue, child_cl_ord_id))
+        order = self.orders.get(child.parent_id) if child else None
+        return (order.session, order.account) if order else (None, None)
+
     def open_orders(self) -> list[ClientOrder]:
         return [o for o in self.orders.values() if o.is_open]
 

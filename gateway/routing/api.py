@@ -38,6 +38,7 @@ class VenueInfo:
 
     name: str
     connected: bool
+    halted: bool = False  # trading state HALTED for this venue (kill switch)
     breaker_open: bool = False  # circuit breaker: do not route here
     order_headroom: int | None = None  # orders the venue's rate limit allows now (None: unlimited)
     order_types: frozenset[OrdType] = frozenset(OrdType)
@@ -51,6 +52,7 @@ class VenueInfo:
         """Connected, breaker closed, has headroom, and takes this order type and TIF."""
         return (
             self.connected
+            and not self.halted
             and not self.breaker_open
             and (self.order_headroom is None or self.order_headroom > 0)
             and ord_type in self.order_types

@@ -46,18 +46,56 @@ class Router:
     breaker_open: Callable[[str], bool] = lambda venue: False
     headroom: Callable[[str], int | None] = lambda venue: None
 
+    @classmethod
+    def from_config(cls, cfg, market: MarketView) -> Router:
+        """Strategies per client and instrument, venue capabilities and fees, from config."""
+        from gateway.config import ConfigError
+        from gateway.routing.registry import RoutingConfigError, build_strategy
+
+        def build(choice) -> RoutingStrategy:
+            try:
+                return build_strategy(choice.strategy, dict(choice.params))
+            except RoutingConfigError as exc:
+                param = getattr(exc, "param", None)
+                key = f"{choice.key}.params.{param}" if param else choice.key
+                raise ConfigError(choice.source, str(exc), key) from None
+
+        strategies = {
+            name: (build(c.routing.default), {sym: build(ch) for sym, ch in c.routing.instruments.items()})
+            for name, c in cfg.clients.items()
+        }
+        capabilities = {
+            v.name: VenueInfo(
+                v.name,
+                connected=False,
+                order_types=v.order_types,
+                tifs=v.time_in_force,
+                maker_bps=v.fees.maker_bps,
+                taker_bps=v.fees.taker_bps,
+            )
+            for v in cfg.venues.values()
+        }
+        return cls(
+            strategies=strategies,
+            market=market,
+            capabilities=capabilities,
+            primary={s: i.venue for s, i in cfg.instruments.items()},
+            reroute_on_child_reject=cfg.routing.on_child_reject == "reroute",
+        )
+
     def strategy_for(self, client: str, symbol: str) -> RoutingStrategy:
         default, per_symbol = self.strategies[client]
         return per_symbol.get(symbol, default)
 
     def venues(self, up: set[str], halted: set[str]) -> dict[str, VenueInfo]:
-        """Each venue's state now; a halted venue is reported as not connected for routing."""
+        """Each venue's state now, as routing may use it."""
         out = {}
         for name, static in self.capabilities.items():
             stats = self.stats.get(name)
             out[name] = replace(
                 static,
-                connected=name in up and name not in halted,
+                connected=name in up,
+                halted=name in halted,
                 breaker_open=self.breaker_open(name),
                 order_headroom=self.headroom(name),
                 fill_ratio=stats.fill_ratio if stats else None,

@@ -99,6 +99,8 @@ def unusable_reason(info: VenueInfo | None, ord_type: OrdType, tif: TimeInForce)
         return None
     if not info.connected:
         return "disconnected"
+    if info.halted:
+        return "trading halted (kill switch)"
     if info.breaker_open:
         return "circuit breaker open"
     if info.order_headroom is not None and info.order_headroom <= 0:

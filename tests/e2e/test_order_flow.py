@@ -144,14 +144,14 @@ def test_unknown_venue_is_rejected(client1):
 def test_symbol_without_route_is_rejected(client1):
     cl = client1.new_order("NOROUTE", "buy", 1, "1")
     rej = report_for(client1, cl)
-    assert field(rej, 39) == "8" and "no route" in field(rej, 58)
+    assert field(rej, 39) == "8" and "no primary venue for NOROUTE" in field(rej, 58)
 
 
 def test_venue_not_logged_on_is_rejected_at_once(client1):
     cl = client1.new_order("TC01", "buy", 1, "1")
     rej = report_for(client1, cl, timeout=2)
     assert [field(rej, t) for t in (39, 103)] == ["8", "2"]
-    assert "SIM-C is not logged on" in field(rej, 58)
+    assert "SIM-C is not usable: disconnected" in field(rej, 58)
 
 
 def test_ex_destination_routes_to_the_named_venue(client1, client2, sym_a):

@@ -212,7 +212,9 @@ def test_a_halt_survives_a_gateway_restart_until_released(tmp_path):
         state = json.loads(fixgw(config, "trading-state", "--json").stdout)
         assert state["venues"]["SIM-B"]["state"] == "HALTED"
         c1 = connect(config, "CLIENT1")
-        assert "trading halted" in field(report_for(c1, c1.new_order("TB02", "buy", 1, "5")), 58)
+        assert "trading halted" in field(
+            report_for(c1, c1.new_order("TB02", "buy", 1, "5")), 58
+        )  # via routing
         assert field(report_for(c1, c1.new_order("TA02", "buy", 1, "5")), 39) == "0"  # SIM-A unaffected
         assert fixgw(config, "kill-switch", "release", "--venue", "SIM-B").returncode == 0
         assert field(report_for(c1, c1.new_order("TB02", "buy", 1, "5")), 39) == "0"

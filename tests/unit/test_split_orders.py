@@ -160,7 +160,7 @@ def test_route_reject_and_halted_venue_are_not_used():
     out = core.new_order(S1, new_order("P", qty="10"))
     er = ers(out)[0]
     assert er.ord_status is OrdStatus.REJECTED and "no usable venue" in er.text
-    assert strategy.seen[-1][1]["A"].connected is False
+    assert strategy.seen[-1][1]["A"].halted is True
 
 
 @pytest.mark.parametrize("qty", ["30", "6"])
