@@ -349,6 +349,7 @@ _SIMULATOR_KEYS = (
     "liquidity",
     "reference_prices",
     "seed_from",
+    "md_refresh_s",
 )
 _SEED_SOURCE_KEYS = ("file", "format", "symbol", "as_symbol")
 
@@ -648,6 +649,7 @@ def _simulator(parent: _Section, home: Path) -> SimulatorConfig | None:
         liquidity_qty=qty,
         reference_prices=prices,
         seed_from=_seed_sources(sec, home),
+        md_refresh_s=sec.number("md_refresh_s", 1.0, lo=0.0),
     )
 
 

@@ -248,6 +248,7 @@ class SimulatorConfig:
     liquidity_qty: Decimal
     reference_prices: dict[str, Decimal]
     seed_from: tuple[SeedSource, ...] = ()
+    md_refresh_s: float = 1.0  # full market-data snapshot to subscribers this often (0: never)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,7 @@ class MDSubscription:
 
 
 class SimVenue(GuardedApplication):
-    def __init__(self, cfg: GatewayConfig, venue: VenueConfig, md_refresh_s: float = 1.0):
+    def __init__(self, cfg: GatewayConfig, venue: VenueConfig, md_refresh_s: float | None = None):
         """``md_refresh_s``: period of the full snapshots re-sent to subscribers (0: never)."""
         super().__init__()
         self.name = venue.name
@@ -126,6 +126,8 @@ class SimVenue(GuardedApplication):
         self.sessions: dict[str, fix.SessionID] = {}
         self.loop: EngineLoop | None = None
         # Market data: session -> MDReqID -> subscription; last trade per symbol.
+        if md_refresh_s is None:
+            md_refresh_s = venue.simulator.md_refresh_s if venue.simulator else 1.0
         self.md_refresh_s = md_refresh_s
         self.md_subscriptions: dict[str, dict[str, MDSubscription]] = {}
         self.last_trade: dict[str, tuple[Decimal, Decimal]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,10 +27,25 @@ A_SYMBOLS = [f"TA{i:02d}" for i in range(1, 40)]  # routed to SIM-A (FIX 4.4), e
 B_SYMBOLS = [f"TB{i:02d}" for i in range(1, 20)]  # routed to SIM-B (FIX 4.2), empty books
 
 
+_EPHEMERAL_LOW = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+_rng = random.Random()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A bindable port below the kernel's ephemeral range.
+
+    Port 0 would give an ephemeral port, which outgoing connections (initiators, test
+    clients) also draw from: one could take it before the simulator or acceptor binds it.
+    """
+    for _ in range(200):
+        port = _rng.randrange(20000, min(_EPHEMERAL_LOW, 32768))
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found below the ephemeral range")
 
 
 def write_config(
