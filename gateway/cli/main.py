@@ -373,6 +373,19 @@ def bench_routing(iterations: int, as_json: bool) -> None:
     click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_report(result))
 
 
+@cli.command("bench-marketdata")
+@click.option("--updates", type=click.IntRange(1), default=50_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_marketdata(updates: int, as_json: bool) -> None:
+    """Time applying market-data updates to the normalised books (and decoding them from FIX) (µs)."""
+    import dataclasses
+
+    from gateway.marketdata.bench import format_report, measure
+
+    result = measure(updates)
+    click.echo(json.dumps(dataclasses.asdict(result), indent=2) if as_json else format_report(result))
+
+
 def main() -> None:
     cli(prog_name="fixgw")
 
