@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import quickfix as fix
 
+from gateway.benchutil import timer_overhead_ns
 from gateway.codec.marketdata import MDAction, MDSide, MDUpdate, decode_market_data, encode_incremental
 from gateway.fix.dictionary import SPEC_DIR
 from gateway.marketdata.book import MarketData
@@ -81,15 +82,6 @@ def _updates(n: int, symbols: list[str], mids: dict[str, Decimal], rng: random.R
         else:
             out.append(MDUpdate(s, side, rng.choice(live[key]), qty, MDAction.CHANGE))
     return out
-
-
-def _timer_overhead_ns() -> int:
-    now = time.perf_counter_ns
-    samples = []
-    for _ in range(10_000):
-        t0 = now()
-        samples.append(now() - t0)
-    return sorted(samples)[len(samples) // 2]
 
 
 def _pick(samples: list[int], p: float) -> float:
@@ -174,7 +166,7 @@ def measure(updates: int = 50_000, symbols: int = 20, seed: int = 7) -> Result:
         max_us=round(samples[-1] / 1000, 2),
         decode_apply_p50_us=_pick(both, 50),
         decode_apply_p99_us=_pick(both, 99),
-        timer_overhead_ns=_timer_overhead_ns(),
+        timer_overhead_ns=timer_overhead_ns(),
         python=f"{platform.python_implementation()} {platform.python_version()}",
     )
 

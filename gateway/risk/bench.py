@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from gateway.benchutil import Timing, timer_overhead_ns
 from gateway.orders.enums import OrdStatus, OrdType, Side, TimeInForce
 from gateway.orders.model import ClientOrder
 from gateway.risk.api import OrderIntent, RiskCheck
@@ -66,26 +67,6 @@ class SimClock:
 
     def __call__(self) -> int:
         return self.now
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Percentiles of one operation, in microseconds."""
-
-    count: int
-    p50: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of(cls, samples_ns: list[int]) -> Timing:
-        s = sorted(samples_ns)
-        n = len(s)
-
-        def pick(p: float) -> float:  # nearest rank
-            return round(s[min(n - 1, max(0, int(p / 100 * n + 0.5) - 1))] / 1000, 2)
-
-        return cls(n, pick(50), pick(99), round(s[-1] / 1000, 2))
 
 
 @dataclass(frozen=True)
@@ -304,15 +285,6 @@ def scenario(orders: int, instruments: int, working: int, seed: int) -> Scenario
     )
 
 
-def _timer_overhead_ns() -> int:
-    now = time.perf_counter_ns
-    samples = []
-    for _ in range(10_000):
-        t0 = now()
-        samples.append(now() - t0)
-    return sorted(samples)[len(samples) // 2]
-
-
 def run(
     orders: int = 20_000, instruments: int = 500, working: int = 5_000, scale: int = 10, seed: int = 7
 ) -> BenchResult:
@@ -324,7 +296,7 @@ def run(
         orders=orders,
         instruments=instruments,
         checks=tuple(c.name for c in all_checks(["X"])),
-        timer_overhead_ns=_timer_overhead_ns(),
+        timer_overhead_ns=timer_overhead_ns(),
         python=f"{platform.python_implementation()} {platform.python_version()}",
         scenarios=tuple(scenarios),
     )

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from gateway.orders.enums import OrdRejReason, OrdType, Side
+from gateway.plugins import ParameterError, ParameterTypeError, show
 from gateway.risk.api import OrderIntent, Reject, RiskView
 from gateway.risk.throttle import NS_PER_S, TokenBucket
 
@@ -30,41 +31,18 @@ OTHER = OrdRejReason.OTHER
 # ------------------------------------------------------------------------------------- parameters
 
 
-class ParameterError(ValueError):
-    """A bad check parameter; ``param`` lets the engine report the YAML key, not just the check."""
-
-    def __init__(self, param: str, problem: str) -> None:
-        super().__init__(f"{param}: {problem}")
-        self.param = param
-        self.problem = problem
-
-
-class ParameterTypeError(ParameterError, TypeError):
-    """A parameter of the wrong type: a ``TypeError`` too, as Python callers expect."""
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, Decimal | int | float):
-        return str(value)
-    return repr(value)
-
-
 def _decimal(param: str, value: Any, *, zero_ok: bool = False) -> Decimal:
     """A number or numeric string as an exact Decimal, > 0 (or >= 0 with ``zero_ok``)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ParameterTypeError(param, f"expected a number, got {_show(value)}")
+        raise ParameterTypeError(param, f"expected a number, got {show(value)}")
     try:
         result = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise ParameterError(param, f"expected a number, got {_show(value)}") from None
+        raise ParameterError(param, f"expected a number, got {show(value)}") from None
     if not result.is_finite():
-        raise ParameterError(param, f"expected a number, got {_show(value)}")
+        raise ParameterError(param, f"expected a number, got {show(value)}")
     if result < 0 or (result == 0 and not zero_ok):
-        raise ParameterError(param, f"must be {'>=' if zero_ok else '>'} 0, got {_show(value)}")
+        raise ParameterError(param, f"must be {'>=' if zero_ok else '>'} 0, got {show(value)}")
     return result
 
 
@@ -76,17 +54,17 @@ def _count(param: str, value: Any) -> int:
     """A whole number >= 1 (``1000`` or ``"1000"``; not ``1.5``)."""
     number = _decimal(param, value)
     if number != number.to_integral_value():
-        raise ParameterError(param, f"expected a whole number, got {_show(value)}")
+        raise ParameterError(param, f"expected a whole number, got {show(value)}")
     return int(number)
 
 
 def _symbols(param: str, value: Any, *, required: bool) -> frozenset[str]:
     """A list of symbols; a bare string is refused (it would be read as a list of letters)."""
     if not isinstance(value, list | tuple | set | frozenset):
-        raise ParameterTypeError(param, f"expected a list of symbols, got {_show(value)}")
+        raise ParameterTypeError(param, f"expected a list of symbols, got {show(value)}")
     for symbol in value:
         if not isinstance(symbol, str) or not symbol or symbol != symbol.strip() or " " in symbol:
-            raise ParameterError(param, f"expected symbols without spaces, got {_show(symbol)}")
+            raise ParameterError(param, f"expected symbols without spaces, got {show(symbol)}")
     if required and not value:
         raise ParameterError(param, "must list at least one symbol")
     return frozenset(value)
@@ -126,7 +104,7 @@ class MarketOrders(_Check):
 
     def __init__(self, *, allowed: bool) -> None:
         if not isinstance(allowed, bool):
-            raise ParameterTypeError("allowed", f"expected true or false, got {_show(allowed)}")
+            raise ParameterTypeError("allowed", f"expected true or false, got {show(allowed)}")
         self.allowed = allowed
 
     def check(self, intent: OrderIntent, view: RiskView) -> Reject | None:
@@ -227,7 +205,7 @@ class PriceCollar(_Check):
         self.max_pct = _optional_decimal("max_pct", max_pct)
         self.max_ticks = _optional_decimal("max_ticks", max_ticks)
         if market_without_reference not in ("reject", "allow"):
-            problem = f"expected one of: reject, allow, got {_show(market_without_reference)}"
+            problem = f"expected one of: reject, allow, got {show(market_without_reference)}"
             raise ParameterError("market_without_reference", problem)
         self.market_without_reference = market_without_reference
         self._reject_market = market_without_reference == "reject"
@@ -430,7 +408,7 @@ class Throttle(_Check):
         self.messages_per_s = _optional_decimal("messages_per_s", messages_per_s)
         self.burst = _optional_decimal("burst", burst)
         if self.burst is not None and self.burst < 1:
-            raise ParameterError("burst", f"must be >= 1, got {_show(burst)}")
+            raise ParameterError("burst", f"must be >= 1, got {show(burst)}")
         rates = (self.orders_per_s, self.messages_per_s)
         self._orders, self._messages = (None if r is None else TokenBucket(r, self.burst) for r in rates)
 

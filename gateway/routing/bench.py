@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from gateway.benchutil import Timing, timer_overhead_ns
 from gateway.marketdata.api import Level, VenueBook
 from gateway.orders.enums import OrdType, Side, TimeInForce
 from gateway.routing.api import ChildSpec, RouteRequest, VenueInfo
@@ -103,26 +104,6 @@ def request() -> RouteRequest:
 
 
 @dataclass(frozen=True)
-class Timing:
-    """Percentiles of one operation, in microseconds."""
-
-    count: int
-    p50: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of(cls, samples_ns: list[int]) -> Timing:
-        s = sorted(samples_ns)
-        n = len(s)
-
-        def pick(p: float) -> float:  # nearest rank
-            return round(s[min(n - 1, max(0, int(p / 100 * n + 0.5) - 1))] / 1000, 2)
-
-        return cls(n, pick(50), pick(99), round(s[-1] / 1000, 2))
-
-
-@dataclass(frozen=True)
 class BenchResult:
     iterations: int
     python: str
@@ -144,15 +125,6 @@ class BenchResult:
             "sweep": asdict(self.sweep),
             "verdict": self.verdict(),
         }
-
-
-def _timer_overhead_ns() -> int:
-    now = time.perf_counter_ns
-    samples = []
-    for _ in range(10_000):
-        t0 = now()
-        samples.append(now() - t0)
-    return sorted(samples)[len(samples) // 2]
 
 
 def _time(
@@ -184,7 +156,7 @@ def run(iterations: int = 20_000) -> BenchResult:
     return BenchResult(
         iterations=iterations,
         python=f"{platform.python_implementation()} {platform.python_version()}",
-        timer_overhead_ns=_timer_overhead_ns(),
+        timer_overhead_ns=timer_overhead_ns(),
         children=tuple((c.venue, str(c.qty)) for c in _ordered(routed)),
         sweep=Timing.of(samples),
     )

@@ -33,6 +33,7 @@ from typing import Any
 
 from gateway.marketdata.api import Level, MarketView
 from gateway.orders.enums import OrdType, Side, TimeInForce
+from gateway.plugins import ParameterError, ParameterTypeError, show
 from gateway.routing.api import ChildSpec, RouteReject, RouteRequest, VenueInfo
 
 ZERO = Decimal(0)
@@ -45,44 +46,23 @@ Result = list[ChildSpec] | RouteReject
 # ------------------------------------------------------------------------------------- parameters
 
 
-class ParameterError(ValueError):
-    """A bad strategy parameter; ``param`` names it so the config layer can report the YAML key."""
-
-    def __init__(self, param: str, problem: str) -> None:
-        super().__init__(f"{param}: {problem}")
-        self.param = param
-        self.problem = problem
-
-
-class ParameterTypeError(ParameterError, TypeError):
-    """A parameter of the wrong type: a ``TypeError`` too, as Python callers expect."""
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return repr(value)
-
-
 def _bool(param: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ParameterTypeError(param, f"expected true or false, got {_show(value)}")
+        raise ParameterTypeError(param, f"expected true or false, got {show(value)}")
     return value
 
 
 def _choice(param: str, value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str):
-        raise ParameterTypeError(param, f"expected one of {', '.join(choices)}, got {_show(value)}")
+        raise ParameterTypeError(param, f"expected one of {', '.join(choices)}, got {show(value)}")
     if value not in choices:
-        raise ParameterError(param, f"expected one of {', '.join(choices)}, got {_show(value)}")
+        raise ParameterError(param, f"expected one of {', '.join(choices)}, got {show(value)}")
     return value
 
 
 def _whole(param: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ParameterTypeError(param, f"expected a whole number, got {_show(value)}")
+        raise ParameterTypeError(param, f"expected a whole number, got {show(value)}")
     if value < 0:
         raise ParameterError(param, f"must be >= 0, got {value}")
     return value
