@@ -38,22 +38,28 @@ from gateway.journal import EventRecord, Journal
 from gateway.latency import LatencyRecorder
 from gateway.marketdata.book import MarketData
 from gateway.orders.core import OrderCore, Outcome
-from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, Side
+from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus, Side
 from gateway.orders.ids import IdGenerator
 from gateway.orders.journaling import position_record, restore, to_record
 from gateway.orders.messages import (
     CancelOrder,
     ExecutionReport,
     NewOrder,
+    ReplaceChildOrder,
     ReplaceOrder,
     RequestStatus,
+    SendChildOrder,
     VenueCancelReject,
+    VenueCommand,
+    VenueExecution,
 )
+from gateway.orders.model import ZERO
 from gateway.orders.reports import cancel_reject, reject_unknown
 from gateway.risk.pretrade import PreTrade
 from gateway.risk.trading_state import TradingState
 from gateway.routing.router import Router
 from gateway.simulator.venue import SimulatorHost
+from gateway.venue_flow import VenueFlow
 
 log = logging.getLogger("gateway")
 
@@ -132,6 +138,17 @@ class Gateway:
         )
         if self.simulators:
             self.simulators.attach(self.loop)
+        self.flow = VenueFlow(
+            cfg.venues,
+            send=lambda venue, msg: fix.Session.sendToTarget(msg, self.venue_sessions[venue]),
+            refuse=lambda cmd, why: self.loop.call_soon(lambda: self._venue_refused(cmd, why)),
+            record=lambda venue, text: self.journal.write(
+                [self._event("venue", None, venue, None, text)], []
+            ),
+            call_later=self.loop.call_later,
+        )
+        self.core.router.breaker_open = self.flow.breaker_open
+        self.core.router.headroom = self.flow.headroom
         self.control = ControlServer(cfg.sessions_dir / "control.sock", self.on_control)
         self.loop.engines.append(self.control)
         self._announced_ready = False
@@ -282,6 +299,7 @@ class Gateway:
     def on_session_up(self, side: str, name: str) -> None:
         if side == "venue":
             self.core.set_venue_up(name, True)
+            self.flow.on_session(name, True)
             self._subscribe_market_data(name)
             if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
                 self._announced_ready = True
@@ -291,6 +309,7 @@ class Gateway:
     def on_session_down(self, side: str, name: str) -> None:
         if side == "venue":
             self.core.set_venue_up(name, False)
+            self.flow.on_session(name, False)
             self.market.venue_down(name)
         self.journal.write(
             [self._event("session", None, name, None, f"{side} session {name} logged out")], []
@@ -330,7 +349,15 @@ class Gateway:
         if isinstance(report, VenueCancelReject):
             outcome = self.core.venue_cancel_reject(report)
         else:
+            child = self.core.child_for(name, report.cl_ord_id, report.orig_cl_ord_id)
+            first = child is not None and child.status is OrdStatus.PENDING_NEW
+            sent_ns = (
+                child.ack_deadline_ns - self.core.ack_timeout_ns if first and child.ack_deadline_ns else None
+            )
+            self.flow.on_report(report, first, sent_ns)
             outcome = self.core.venue_execution(report)
+            if report.exec_type is ExecType.TRADE and report.last_qty:
+                self.core.router.on_fill(name, report.last_qty)
         self._dispatch(outcome, self._event("venue_in", None, name, msg_type, inbound))
         self.latency.record("venue", time.perf_counter_ns() - t0)
 
@@ -387,6 +414,7 @@ class Gateway:
         return out
 
     def _tick(self) -> None:
+        self.flow.poll()
         outcome = self.core.check_timeouts(time.time_ns())
         if outcome.to_clients or outcome.to_venues or outcome.changed:
             self._dispatch(outcome, None)
@@ -394,6 +422,7 @@ class Gateway:
     def _dispatch(self, outcome: Outcome, inbound: EventRecord | None) -> None:
         """Journal everything the outcome says, in one transaction, then send it."""
         sends: list[tuple[fix.SessionID, fix.Message]] = []
+        venue_sends: list[tuple[VenueCommand, fix.Message]] = []
         events: list[EventRecord] = []
         order_id = next((o.order_id for o in outcome.changed if hasattr(o, "order_id")), None)
         if inbound is not None:
@@ -427,7 +456,7 @@ class Gateway:
             client, account = self.core.owner_of(cmd.venue, cmd.cl_ord_id)
             self.dialects[cmd.venue].outbound(msg, symbol=cmd.symbol, account=account, client=client or "")
             msg.getHeader().setField(t.BeginString, begin_string)
-            sends.append((self.venue_sessions[cmd.venue], msg))
+            venue_sends.append((cmd, msg))
             events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
         if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
             self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))
@@ -436,6 +465,26 @@ class Gateway:
         )
         for sid, msg in sends:
             fix.Session.sendToTarget(msg, sid)
+        for cmd, msg in venue_sends:
+            self.flow.offer(cmd, msg)
+
+    def _venue_refused(self, cmd: VenueCommand, why: str) -> None:
+        """A message the gateway never sent (rate limit, disconnect): the core hears a rejection."""
+        if isinstance(cmd, SendChildOrder):
+            rejected = VenueExecution(
+                cmd.venue, cmd.cl_ord_id, None, "NONE", f"GW-{time.time_ns()}", ExecType.REJECTED,
+                OrdStatus.REJECTED, ZERO, ZERO, ZERO, text=why,
+            )  # fmt: skip
+            outcome = self.core.venue_execution(rejected)
+        elif isinstance(cmd, ReplaceChildOrder):
+            outcome = self.core.venue_cancel_reject(
+                VenueCancelReject(cmd.venue, cmd.cl_ord_id, cmd.orig_cl_ord_id, cmd.venue_order_id, None,
+                                  CxlRejResponseTo.REPLACE, CxlRejReason.BROKER_OPTION, why)
+            )  # fmt: skip
+        else:
+            log.warning("%s not sent to %s: %s", type(cmd).__name__, cmd.venue, why)
+            return
+        self._dispatch(outcome, self._event("state", None, cmd.venue, None, f"not sent: {why}"))
 
     @staticmethod
     def _event(

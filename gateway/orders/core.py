@@ -554,6 +554,10 @@ class OrderCore:
 
     # ------------------------------------------------------------ venue reports
 
+    def child_for(self, venue: str, cl_ord_id: str, orig: str | None = None) -> ChildOrder | None:
+        """The child order a venue's message names, by ClOrdID or OrigClOrdID."""
+        return self._child_for(venue, cl_ord_id, orig)
+
     def _child_for(self, venue: str, cl_ord_id: str, orig: str | None) -> ChildOrder | None:
         child = self._children.get((venue, cl_ord_id))
         if child is None and orig:

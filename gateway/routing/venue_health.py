@@ -75,17 +75,18 @@ class _Rate:
     (2.5/s: 2 at once, 5 every 2 s) and (1) caps any one second at ``ceil(rate)``.
     """
 
-    __slots__ = ("_bucket", "_sent", "limit", "rate")
+    __slots__ = ("_bucket", "_sent", "limit", "rate", "window_ns")
 
-    def __init__(self, rate_per_s: float | int | Decimal | str) -> None:
+    def __init__(self, rate_per_s: float | int | Decimal | str, window_ns: int = NS_PER_S) -> None:
         rate = Decimal(str(rate_per_s))  # a float from config as written (2.5, not 2.49999...)
         self._bucket = TokenBucket(rate)  # burst: max(rate, 1)
         self.rate = Fraction(rate)
         self.limit = math.ceil(self.rate)
-        self._sent: deque[int] = deque()  # send times in (now - 1 s, now], oldest first
+        self._sent: deque[int] = deque()  # send times in (now - window, now], oldest first
+        self.window_ns = window_ns  # one second, plus any safety margin the caller wants
 
     def _prune(self, now_ns: int) -> None:
-        sent, cutoff = self._sent, now_ns - NS_PER_S
+        sent, cutoff = self._sent, now_ns - self.window_ns
         while sent and sent[0] <= cutoff:
             sent.popleft()
 
@@ -99,7 +100,7 @@ class _Rate:
         self._prune(now_ns)
         at = now_ns
         if len(self._sent) >= self.limit:  # wait for the oldest that counts to leave the window
-            at = self._sent[len(self._sent) - self.limit] + NS_PER_S
+            at = self._sent[len(self._sent) - self.limit] + self.window_ns
         short = 1 - self._bucket.available(now_ns)  # refill is exactly rate / 1e9 token per ns
         if short > 0:
             at = max(at, now_ns + math.ceil(short * NS_PER_S / self.rate))
@@ -165,12 +166,15 @@ class VenueRateLimiter:
         "cfg",
     )
 
-    def __init__(self, cfg: RateLimitConfig) -> None:
+    def __init__(self, cfg: RateLimitConfig, guard_ns: int = 0) -> None:
+        """``guard_ns`` widens the one-second window: the venue counts by its own receive
+        times, so transit jitter must not let it see N + 1 in its second."""
         if cfg.on_exhausted not in ("queue", "reroute", "reject"):
             raise ValueError(f"on_exhausted must be queue, reroute or reject, got {cfg.on_exhausted!r}")
         self.cfg = cfg
-        self._orders = None if cfg.orders_per_s is None else _Rate(cfg.orders_per_s)
-        self._messages = None if cfg.messages_per_s is None else _Rate(cfg.messages_per_s)
+        window = NS_PER_S + guard_ns
+        self._orders = None if cfg.orders_per_s is None else _Rate(cfg.orders_per_s, window)
+        self._messages = None if cfg.messages_per_s is None else _Rate(cfg.messages_per_s, window)
         self._max_wait_ns = cfg.max_wait_ms * NS_PER_MS
         self._cancels: deque[_Held] = deque()  # cancels waiting for a message token, ahead of all
         self._fifo: deque[_Held] = deque()  # everything else (and cancels of queued commands)

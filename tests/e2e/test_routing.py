@@ -7,13 +7,14 @@ ExDestination); CLIENT1 routes with ``sweep`` or ``best_price`` on its own symbo
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from gateway.tools.fixclient import field
-from tests.e2e.harness import connect, exec_type, report_for, start_gateway, write_config
+from tests.e2e.harness import connect, exec_type, report_for, reports_for, start_gateway, write_config
 
 VENUES = ("SIM-A", "SIM-B", "SIM-C")
 CLIENT1_ROUTING = """routing:
@@ -132,5 +133,58 @@ def test_fix42_venue_with_symbology_and_a_required_custom_tag(tmp_path):
         assert "\x0155=TB05.XB\x01" in log and "\x019001=CLIENT1\x01" in log and "\x019001=CLIENT2\x01" in log
         c1.logout()
         c2.logout()
+    finally:
+        gw.stop()
+
+
+def _arrivals(root: Path, venue: str, msg_type: str) -> list[datetime]:
+    """When the simulated venue received each message of a type, from its QuickFIX message log."""
+    log = next((root / "sessions" / "log" / f"sim-{venue}").glob("*messages.current.log"))
+    times = []
+    for line in log.read_text().splitlines():
+        stamp, _, message = line.partition(" : ")
+        if f"\x0135={msg_type}\x01" in message and "\x0149=FIXGW\x01" in message:
+            times.append(datetime.strptime(stamp[:24], "%Y%m%d-%H:%M:%S.%f"))  # ns -> µs
+    return times
+
+
+def test_venue_rate_limit_is_held_exactly_and_queued_orders_still_go(tmp_path):
+    config = write_config(tmp_path)
+    venue = tmp_path / "venues" / "SIM-A.yaml"
+    venue.write_text(
+        venue.read_text() + "rate_limits: {orders_per_s: 5, on_exhausted: queue, max_wait_ms: 5000}\n"
+    )
+    gw = start_gateway(config)
+    try:
+        c1 = connect(config, "CLIENT1")
+        sent = [c1.new_order("TA25", "buy", 1, "1") for _ in range(12)]
+        acks = reports_for(c1, sent, timeout=6)
+        assert all(field(a, 39) == "0" for a in acks.values())  # queued, never refused
+        arrivals = sorted(_arrivals(tmp_path, "SIM-A", "D"))
+        assert len(arrivals) == 12
+        window = timedelta(seconds=1)
+        busiest = max(sum(1 for u in arrivals if t <= u < t + window) for t in arrivals)
+        assert busiest == 5  # exactly the limit: never more in any one-second window
+        assert arrivals[-1] - arrivals[0] >= timedelta(seconds=2)  # 12 orders at 5/s need > 2 s
+        c1.logout()
+    finally:
+        gw.stop()
+
+
+def test_circuit_breaker_opens_after_consecutive_rejects_and_routing_avoids_the_venue(tmp_path):
+    config = write_config(tmp_path)
+    venue = tmp_path / "venues" / "SIM-A.yaml"
+    text = venue.read_text().replace("seed: 7\n", "seed: 7\n  reject_probability: 1.0\n")
+    venue.write_text(text + "circuit_breaker: {max_consecutive_rejects: 2, half_open_after_s: 60}\n")
+    gw = start_gateway(config)
+    try:
+        c1 = connect(config, "CLIENT1")
+        for _ in range(2):
+            rej = report_for(c1, c1.new_order("TA26", "buy", 1, "1"))
+            assert field(rej, 39) == "8" and "simulated reject" in field(rej, 58)
+        gw.wait_for_log("circuit breaker SIM-A: CLOSED -> OPEN")
+        refused = report_for(c1, c1.new_order("TA26", "buy", 1, "1"))
+        assert field(refused, 39) == "8" and "circuit breaker open" in field(refused, 58)
+        c1.logout()
     finally:
         gw.stop()

@@ -78,6 +78,15 @@ def test_the_next_order_waits_a_full_second_not_one_refill() -> None:
     assert sends_at(lim, S, 4, "e") == [SEND, SEND, SEND, EXHAUSTED]  # four in it again
 
 
+def test_guard_widens_the_window_so_the_venue_never_sees_n_plus_one_in_its_second() -> None:
+    cfg = limiter(orders=4, mode="reject").cfg
+    lim = VenueRateLimiter(cfg, guard_ns=20 * MS)
+    assert sends_at(lim, 0, 4) == [SEND] * 4
+    assert lim.submit(order("a"), S) is EXHAUSTED  # one second is not enough with the guard
+    assert lim.submit(order("b"), S + 20 * MS - 1) is EXHAUSTED
+    assert lim.submit(order("c"), S + 20 * MS) is SEND
+
+
 def test_no_one_second_window_holds_more_than_n_and_n_per_second_flow() -> None:
     n = 3
     lim = limiter(orders=n, mode="reject")
