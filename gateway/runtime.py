@@ -311,6 +311,8 @@ class Gateway:
             self.core.set_venue_up(name, False)
             self.flow.on_session(name, False)
             self.market.venue_down(name)
+            if self.cfg.venues[name].cancel_on_disconnect:
+                self.loop.call_soon(lambda: self._canceled_on_disconnect(name))
         self.journal.write(
             [self._event("session", None, name, None, f"{side} session {name} logged out")], []
         )
@@ -467,6 +469,17 @@ class Gateway:
             fix.Session.sendToTarget(msg, sid)
         for cmd, msg in venue_sends:
             self.flow.offer(cmd, msg)
+
+    def _canceled_on_disconnect(self, venue: str) -> None:
+        """The venue cancels this session's working orders when it drops: so do we (and re-route)."""
+        for child in self.core.open_children(venue):
+            canceled = VenueExecution(
+                venue, child.cl_ord_id, None, child.venue_order_id or "NONE", f"GW-COD-{time.time_ns()}",
+                ExecType.CANCELED, OrdStatus.CANCELED, child.fills.cum_qty, ZERO, child.fills.avg_px,
+                text="canceled by the venue on disconnect",
+            )  # fmt: skip
+            outcome = self.core.venue_execution(canceled)
+            self._dispatch(outcome, self._event("state", None, venue, None, "venue cancels on disconnect"))
 
     def _venue_refused(self, cmd: VenueCommand, why: str) -> None:
         """A message the gateway never sent (rate limit, disconnect): the core hears a rejection."""

@@ -340,6 +340,7 @@ _VENUE_KEYS = (
     "dictionary_overlay",
     "rate_limits",
     "circuit_breaker",
+    "cancel_on_disconnect",
 )
 _SIMULATOR_KEYS = (
     "enabled",
@@ -891,6 +892,7 @@ def _venue(path: Path, home: Path, gateway_comp_id: str, instruments: dict[str, 
         dictionary_overlay=overlay,
         rate_limits=_rate_limits(sec),
         circuit_breaker=_circuit_breaker(sec),
+        cancel_on_disconnect=sec.boolean("cancel_on_disconnect", False),
     )
 
 

@@ -386,6 +386,7 @@ class VenueConfig(SessionConfig):
     dictionary_overlay: Path | None = None
     rate_limits: RateLimitConfig | None = None
     circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
+    cancel_on_disconnect: bool = False  # the venue cancels this session's orders when it drops
 
     @property
     def simulated(self) -> bool:

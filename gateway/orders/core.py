@@ -20,6 +20,7 @@ from gateway.orders.enums import (
     OrdRejReason,
     OrdStatus,
     OrdType,
+    TimeInForce,
 )
 from gateway.orders.ids import IdGenerator
 from gateway.orders.messages import (
@@ -129,6 +130,9 @@ class OrderCore:
         child = self._children.get((venue, child_cl_ord_id))
         order = self.orders.get(child.parent_id) if child else None
         return (order.session, order.account) if order else (None, None)
+
+    def open_children(self, venue: str) -> list[ChildOrder]:
+        return [c for o in self.open_orders() for c in o.children if c.venue == venue and c.is_open]
 
     def open_orders(self) -> list[ClientOrder]:
         return [o for o in self.orders.values() if o.is_open]
@@ -275,13 +279,16 @@ class OrderCore:
         )  # fmt: skip
 
     def _reroute(self, order: ClientOrder, child: ChildOrder, out: Outcome) -> bool:
-        """Send a rejected child's quantity elsewhere, when configured; False when it was not."""
+        """Send a rejected (or venue-canceled) child's remainder elsewhere, when configured;
+        False when it was not."""
         if self.router is None or not self.router.reroute_on_child_reject:
             return False
         remainder = child.qty - child.fills.cum_qty
         if order.pending is not None or order.status.is_terminal or remainder <= 0:
             return False
-        failed = frozenset(c.venue for c in order.children if c.status is OrdStatus.REJECTED)
+        failed = frozenset(
+            {child.venue} | {c.venue for c in order.children if c.status is OrdStatus.REJECTED}
+        )
         routed = self._route(order, remainder, None, failed)
         if isinstance(routed, RouteReject):
             out.note(order.order_id, f"re-route of {remainder} failed: {routed.text}")
@@ -290,6 +297,7 @@ class OrderCore:
         for spec in routed:
             self._send_child(order, spec, now, out)
         out.note(order.order_id, f"re-routed {remainder} away from {child.venue}")
+        log.info("%s %s: re-routed %s away from %s", order.session, order.order_id, remainder, child.venue)
         return True
 
     def _send_child(self, order: ClientOrder, spec: ChildSpec, now: int, out: Outcome) -> ChildOrder:
@@ -651,10 +659,16 @@ class OrderCore:
             others_done = all(c.status.is_terminal for c in order.children if c is not child)
             parent_next = next_status(order.status, event) if others_done else order.status
             killed = child.pending is not None and child.pending.unsolicited
-            if child.pending and child.pending.kind is OrdStatus.PENDING_CANCEL:
+            asked = child.pending is not None and child.pending.kind is OrdStatus.PENDING_CANCEL
+            if asked:
                 child.cl_ord_id = child.pending.cl_ord_id
             child.status = child_next
             child.pending, child.ack_deadline_ns = None, None
+            # A resting child the venue canceled on its own (not IOC/FOK remainders, not our
+            # cancels): its remainder goes elsewhere when routing says so.
+            resting = child.tif in (TimeInForce.DAY, TimeInForce.GTC)
+            if not asked and resting and order.pending is None and self._reroute(order, child, out):
+                return
             if not others_done:
                 return
             pending = order.pending

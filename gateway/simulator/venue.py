@@ -151,8 +151,16 @@ class SimVenue(GuardedApplication):
         log.info("%s: %s logged on", self.name, session_id.toString())
 
     def on_logout(self, session_id: fix.SessionID) -> None:
-        self.md_subscriptions.pop(session_id.toString(), None)
-        log.info("%s: %s logged out", self.name, session_id.toString())
+        owner = session_id.toString()
+        self.md_subscriptions.pop(owner, None)
+        log.info("%s: %s logged out", self.name, owner)
+        if self.venue.cancel_on_disconnect:
+            # Silently, as such venues do: the member knows the rule; no reports are queued for it.
+            orders = self.book.orders(owner, open_only=True)
+            for order in orders:
+                self.book.cancel(order.order_id, f"{order.cl_ord_id}-COD", order.cl_ord_id)
+            if orders:
+                log.info("%s: canceled %d orders of %s on disconnect", self.name, len(orders), owner)
 
     def on_from_app(self, message: fix.Message, session_id: fix.SessionID) -> None:
         mt = msg_type(message)

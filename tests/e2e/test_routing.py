@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from gateway.tools.fixclient import field
-from tests.e2e.harness import connect, exec_type, report_for, reports_for, start_gateway, write_config
+from tests.e2e.harness import (
+    Process,
+    connect,
+    exec_type,
+    report_for,
+    reports_for,
+    start_gateway,
+    write_config,
+)
 
 VENUES = ("SIM-A", "SIM-B", "SIM-C")
 CLIENT1_ROUTING = """routing:
@@ -188,3 +196,32 @@ def test_circuit_breaker_opens_after_consecutive_rejects_and_routing_avoids_the_
         c1.logout()
     finally:
         gw.stop()
+
+
+def test_venue_disconnect_mid_order_reroutes_the_remainder_and_the_client_sees_one_order(tmp_path):
+    config = write_config(
+        tmp_path, sim_a=False,
+        risk="routing:\n  strategy: primary\n  params: {fallback: true}\n  on_child_reject: reroute\n",
+    )  # fmt: skip
+    venue_file = tmp_path / "venues" / "SIM-A.yaml"
+    venue_file.write_text(venue_file.read_text() + "cancel_on_disconnect: true\n")
+    sim_a = Process("venue-sim", "--config", str(config), "SIM-A")
+    sim_a.wait_for_log("simulated venue SIM-A")
+    gw = start_gateway(config)
+    try:
+        c1, c2 = connect(config, "CLIENT1"), connect(config, "CLIENT2")
+        cl = c1.new_order("TA27", "buy", 10, "4")  # rests at SIM-A, its primary venue
+        assert field(report_for(c1, cl, exec_type("0")), 39) == "0"
+        c2.new_order("TA27", "sell", 3, "4")
+        assert field(report_for(c1, cl, exec_type("F")), 14) == "3"
+
+        sim_a.kill()  # SIM-A drops: it cancels the rest; the gateway re-routes the 7 left to SIM-B
+        gw.wait_for_log("re-routed 7 away from SIM-A")
+        c2.new_order("TA27", "sell", 7, "4", ex_destination="SIM-B")
+        fill = report_for(c1, cl, exec_type("F"))
+        assert [field(fill, t) for t in (30, 32, 14, 151, 39)] == ["SIM-B", "7", "10", "0", "2"]
+        c1.logout()
+        c2.logout()
+    finally:
+        gw.stop()
+        sim_a.stop()
