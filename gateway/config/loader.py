@@ -341,6 +341,7 @@ _VENUE_KEYS = (
     "rate_limits",
     "circuit_breaker",
     "cancel_on_disconnect",
+    "supports_replace",
 )
 _SIMULATOR_KEYS = (
     "enabled",
@@ -893,6 +894,7 @@ def _venue(path: Path, home: Path, gateway_comp_id: str, instruments: dict[str, 
         rate_limits=_rate_limits(sec),
         circuit_breaker=_circuit_breaker(sec),
         cancel_on_disconnect=sec.boolean("cancel_on_disconnect", False),
+        supports_replace=sec.boolean("supports_replace", True),
     )
 
 

@@ -387,6 +387,7 @@ class VenueConfig(SessionConfig):
     rate_limits: RateLimitConfig | None = None
     circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
     cancel_on_disconnect: bool = False  # the venue cancels this session's orders when it drops
+    supports_replace: bool = True  # takes OrderCancelReplaceRequest; if not, amend = cancel + new
 
     @property
     def simulated(self) -> bool:

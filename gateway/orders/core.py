@@ -300,6 +300,32 @@ class OrderCore:
         log.info("%s %s: re-routed %s away from %s", order.session, order.order_id, remainder, child.venue)
         return True
 
+    def _replace_by_new(self, order: ClientOrder, old: ChildOrder, cp: PendingChange, out: Outcome) -> bool:
+        """The venue canceled the old child of an amend by cancel and new: send the new terms."""
+        if order.pending is None or order.pending.kind is not OrdStatus.PENDING_REPLACE:
+            return False
+        remaining = cp.qty - old.fills.cum_qty
+        if remaining <= 0:  # fills while the cancel was on its way used it all up
+            self._finish_replace(order, out)
+            return True
+        spec = ChildSpec(old.venue, remaining, cp.price, cp.ord_type or old.ord_type, cp.tif or old.tif)
+        new = self._send_child(order, spec, self.clock(), out)
+        order.pending.replacement = new.child_id
+        return True
+
+    def _finish_replace(self, order: ClientOrder, out: Outcome) -> None:
+        """Apply the client's pending replace to the parent and tell the client."""
+        pp = order.pending
+        event = Event.REPLACED_TO_FILLED if pp.qty <= order.fills.cum_qty else Event.REPLACED
+        order.status = next_status(order.status, event)
+        orig = order.cl_ord_id
+        order.qty, order.price, order.cl_ord_id = pp.qty, pp.price, pp.cl_ord_id
+        order.ord_type, order.tif = pp.ord_type or order.ord_type, pp.tif or order.tif
+        order.pending = None
+        out.to_clients.append(
+            execution_report(order, self.ids.exec_id(), ExecType.REPLACED, orig_cl_ord_id=orig)
+        )
+
     def _send_child(self, order: ClientOrder, spec: ChildSpec, now: int, out: Outcome) -> ChildOrder:
         child = ChildOrder(
             child_id=self.ids.child_cl_ord_id(),
@@ -514,6 +540,22 @@ class OrderCore:
             )
         )
         new_id = self.ids.child_cl_ord_id()
+        if self.router is not None and not self.router.supports_replace(child.venue):
+            # The venue cannot amend: cancel the child, then send the new terms as a new one.
+            child.pending = PendingChange(
+                OrdStatus.PENDING_CANCEL, new_id, child.cl_ord_id, child_qty, cmd.price, cmd.ord_type,
+                cmd.tif, replacing=True,
+            )  # fmt: skip
+            self._register_child(child, new_id)
+            out.touch(order, child)
+            out.to_venues.append(
+                CancelChildOrder(child.venue, new_id, child.cl_ord_id, child.venue_order_id, child.symbol,
+                                 child.side, child.qty)
+            )  # fmt: skip
+            out.note(
+                order.order_id, f"replace by cancel and new at {child.venue} requested by {cmd.cl_ord_id}"
+            )
+            return out
         child.pending = PendingChange(
             OrdStatus.PENDING_REPLACE, new_id, child.cl_ord_id, child_qty, cmd.price, cmd.ord_type, cmd.tif
         )
@@ -612,6 +654,11 @@ class OrderCore:
         et = rpt.exec_type
         if et is ExecType.NEW:
             child_next = next_status(child.status, Event.ACKNOWLEDGED)
+            pp = order.pending
+            if pp is not None and pp.replacement == child.child_id:  # an amend by cancel and new is done
+                child.status, child.ack_deadline_ns = child_next, None
+                self._finish_replace(order, out)
+                return
             first_ack = order.status is OrdStatus.PENDING_NEW
             parent_next = next_status(order.status, Event.ACKNOWLEDGED) if first_ack else order.status
             child.status, child.ack_deadline_ns = child_next, None
@@ -658,12 +705,20 @@ class OrderCore:
             child_next = next_status(child.status, event)
             others_done = all(c.status.is_terminal for c in order.children if c is not child)
             parent_next = next_status(order.status, event) if others_done else order.status
-            killed = child.pending is not None and child.pending.unsolicited
-            asked = child.pending is not None and child.pending.kind is OrdStatus.PENDING_CANCEL
+            cp = child.pending
+            killed = cp is not None and cp.unsolicited
+            asked = cp is not None and cp.kind is OrdStatus.PENDING_CANCEL
             if asked:
-                child.cl_ord_id = child.pending.cl_ord_id
+                child.cl_ord_id = cp.cl_ord_id
             child.status = child_next
             child.pending, child.ack_deadline_ns = None, None
+            if (
+                asked
+                and cp.replacing
+                and et is ExecType.CANCELED
+                and self._replace_by_new(order, child, cp, out)
+            ):
+                return
             # A resting child the venue canceled on its own (not IOC/FOK remainders, not our
             # cancels): its remainder goes elsewhere when routing says so.
             resting = child.tif in (TimeInForce.DAY, TimeInForce.GTC)

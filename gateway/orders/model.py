@@ -31,6 +31,8 @@ class PendingChange:
     tif: TimeInForce | None = None
     deadline_ns: int | None = None  # parent only: when the client hears "no answer from the venue"
     unsolicited: bool = False  # the gateway's own cancel (kill switch): the client asked nothing
+    replacing: bool = False  # child: this cancel is the first half of an amend by cancel and new
+    replacement: str | None = None  # parent: the new child that completes such an amend
 
 
 @dataclass
@@ -231,6 +233,8 @@ def _pending_doc(p: PendingChange | None) -> dict[str, Any] | None:
         "tif": p.tif.value if p.tif else None,
         "deadline_ns": p.deadline_ns,
         "unsolicited": p.unsolicited,
+        "replacing": p.replacing,
+        "replacement": p.replacement,
     }
 
 
@@ -247,4 +251,6 @@ def _pending_from(d: dict[str, Any] | None) -> PendingChange | None:
         tif=TimeInForce(d["tif"]) if d["tif"] else None,
         deadline_ns=d.get("deadline_ns"),
         unsolicited=d.get("unsolicited", False),
+        replacing=d.get("replacing", False),
+        replacement=d.get("replacement"),
     )

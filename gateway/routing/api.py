@@ -45,6 +45,7 @@ class VenueInfo:
     tifs: frozenset[TimeInForce] = frozenset(TimeInForce)
     maker_bps: Decimal = Decimal(0)  # fee on resting (passive) fills, basis points of notional
     taker_bps: Decimal = Decimal(0)  # fee on aggressive fills
+    supports_replace: bool = True  # amends by OrderCancelReplaceRequest, else by cancel and new
     fill_ratio: float | None = None  # filled / sent quantity observed by this gateway
     ack_latency_us: float | None = None  # observed acknowledgement latency (EWMA)
 

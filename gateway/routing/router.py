@@ -72,6 +72,7 @@ class Router:
                 tifs=v.time_in_force,
                 maker_bps=v.fees.maker_bps,
                 taker_bps=v.fees.taker_bps,
+                supports_replace=v.supports_replace,
             )
             for v in cfg.venues.values()
         }
@@ -127,6 +128,10 @@ class Router:
             if not result:
                 return RouteReject(f"no venue can take {qty} {symbol} now")
         return result
+
+    def supports_replace(self, venue: str) -> bool:
+        info = self.capabilities.get(venue)
+        return info is None or info.supports_replace
 
     def on_sent(self, venue: str, qty: Decimal) -> None:
         self.stats.setdefault(venue, VenueStats()).sent_qty += qty

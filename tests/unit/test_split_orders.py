@@ -176,3 +176,72 @@ def test_replace_amends_the_resting_child(qty):
         isinstance(r, CancelReject) and r.response_to is CxlRejResponseTo.REPLACE for r in out.to_clients
     )
     assert OrdType.LIMIT is amend.ord_type and TimeInForce.DAY is amend.tif and Side.BUY is amend.side
+
+
+def make_no_replace(venue_shares: dict[str, D]) -> OrderCore:
+    core, _ = make(venue_shares)
+    core.router.capabilities = {
+        v: VenueInfo(v, connected=False, supports_replace=(v != "A")) for v in VENUES
+    }  # venue A cannot amend
+    return core
+
+
+def test_amend_at_a_venue_without_replace_is_cancel_then_new_and_the_client_sees_replaced():
+    core = make_no_replace({"A": D(1)})
+    (child,) = sent(core.new_order(S1, new_order("P", qty="10", price="5")))
+    core.venue_execution(vexec(child.cl_ord_id, ExecType.NEW, OrdStatus.NEW, "X1", venue="A"))
+    out = core.replace_order(S1, replace("P2", "P", "15", "5.5"))
+    (cancel_cmd,) = out.to_venues
+    assert isinstance(cancel_cmd, CancelChildOrder) and cancel_cmd.orig_cl_ord_id == child.cl_ord_id
+    assert ers(out)[0].exec_type is ExecType.PENDING_REPLACE
+
+    out = core.venue_execution(vexec(cancel_cmd.cl_ord_id, ExecType.CANCELED, OrdStatus.CANCELED, "X2",
+                                     venue="A"))  # fmt: skip
+    assert out.to_clients == []  # not Canceled: the amend goes on
+    (new_child,) = sent(out)
+    assert (new_child.venue, new_child.qty, new_child.price) == ("A", D(15), D("5.5"))
+
+    out = core.venue_execution(vexec(new_child.cl_ord_id, ExecType.NEW, OrdStatus.NEW, "X3", venue="A"))
+    er = ers(out)[0]
+    assert (er.exec_type, er.cl_ord_id, er.orig_cl_ord_id, er.qty, er.price, er.leaves_qty) == (
+        ExecType.REPLACED, "P2", "P", D(15), D("5.5"), D(15),
+    )  # fmt: skip
+
+
+def test_fill_while_the_cancel_of_an_amend_travels_is_kept_and_the_new_child_is_smaller():
+    core = make_no_replace({"A": D(1)})
+    (child,) = sent(core.new_order(S1, new_order("P", qty="10", price="5")))
+    core.venue_execution(vexec(child.cl_ord_id, ExecType.NEW, OrdStatus.NEW, "X1", venue="A"))
+    (cancel_cmd,) = core.replace_order(S1, replace("P2", "P", "12", "5")).to_venues
+    partial = vexec(
+        child.cl_ord_id,
+        ExecType.TRADE,
+        OrdStatus.PARTIALLY_FILLED,
+        "F1",
+        last_qty="4",
+        last_px="5",
+        venue="A",
+    )
+    core.venue_execution(partial)
+    out = core.venue_execution(vexec(cancel_cmd.cl_ord_id, ExecType.CANCELED, OrdStatus.CANCELED, "X2",
+                                     venue="A"))  # fmt: skip
+    (new_child,) = sent(out)
+    assert new_child.qty == D(8)  # 12 in all, 4 already filled
+    er = ers(core.venue_execution(vexec(new_child.cl_ord_id, ExecType.NEW, OrdStatus.NEW, "X3", venue="A")))[
+        0
+    ]
+    assert (er.exec_type, er.qty, er.cum_qty, er.leaves_qty) == (ExecType.REPLACED, D(12), D(4), D(8))
+
+
+def test_new_child_of_an_amend_rejected_then_the_replace_is_refused_and_the_rest_canceled():
+    core = make_no_replace({"A": D(1)})
+    (child,) = sent(core.new_order(S1, new_order("P", qty="10", price="5")))
+    core.venue_execution(vexec(child.cl_ord_id, ExecType.NEW, OrdStatus.NEW, "X1", venue="A"))
+    (cancel_cmd,) = core.replace_order(S1, replace("P2", "P", "15", "5")).to_venues
+    canceled = vexec(cancel_cmd.cl_ord_id, ExecType.CANCELED, OrdStatus.CANCELED, "X2", venue="A")
+    (new_child,) = sent(core.venue_execution(canceled))
+    out = core.venue_execution(vexec(new_child.cl_ord_id, ExecType.REJECTED, OrdStatus.REJECTED, "X3",
+                                     venue="A"))  # fmt: skip
+    er, rej = out.to_clients
+    assert isinstance(er, ExecutionReport) and er.ord_status is OrdStatus.CANCELED
+    assert isinstance(rej, CancelReject) and rej.cl_ord_id == "P2"
