@@ -47,6 +47,7 @@ class VenueInfo:
     taker_bps: Decimal = Decimal(0)  # fee on aggressive fills
     supports_replace: bool = True  # amends by OrderCancelReplaceRequest, else by cancel and new
     fill_ratio: float | None = None  # filled / sent quantity observed by this gateway
+    orders_sent: int = 0  # child orders this gateway sent there (how much the fill ratio says)
     ack_latency_us: float | None = None  # observed acknowledgement latency (EWMA)
 
     def usable(self, ord_type: OrdType, tif: TimeInForce) -> bool:

@@ -23,6 +23,7 @@ class VenueStats:
 
     sent_qty: Decimal = Decimal(0)
     filled_qty: Decimal = Decimal(0)
+    orders: int = 0
     ack_latency_us: float | None = None
 
     @property
@@ -45,6 +46,8 @@ class Router:
     stats: dict[str, VenueStats] = field(default_factory=dict)
     breaker_open: Callable[[str], bool] = lambda venue: False
     headroom: Callable[[str], int | None] = lambda venue: None
+    # (venue, symbol) -> (tick size, lot size) where a venue's differ from the instrument's
+    terms: Mapping[tuple[str, str], tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg, market: MarketView) -> Router:
@@ -76,10 +79,16 @@ class Router:
             )
             for v in cfg.venues.values()
         }
+        terms = {
+            (v.name, symbol): (o.tick_size, o.lot_size)
+            for v in cfg.venues.values()
+            for symbol, o in v.instruments.items()
+        }
         return cls(
             strategies=strategies,
             market=market,
             capabilities=capabilities,
+            terms=terms,
             primary={s: i.venue for s, i in cfg.instruments.items()},
             reroute_on_child_reject=cfg.routing.on_child_reject == "reroute",
         )
@@ -100,6 +109,7 @@ class Router:
                 breaker_open=self.breaker_open(name),
                 order_headroom=self.headroom(name),
                 fill_ratio=stats.fill_ratio if stats else None,
+                orders_sent=stats.orders if stats else 0,
                 ack_latency_us=stats.ack_latency_us if stats else None,
             )
         return out
@@ -119,22 +129,50 @@ class Router:
         now_ns: int,
         exclude: frozenset[str] = frozenset(),
     ) -> list[ChildSpec] | RouteReject:
-        req = RouteRequest(
-            client, symbol, side, ord_type, qty, price, tif, ex_destination, self.primary.get(symbol), exclude
-        )
-        result = self.strategy_for(client, symbol).route(req, self.market, self.venues(up, halted), now_ns)
-        if isinstance(result, list):
+        strategy, venues = self.strategy_for(client, symbol), self.venues(up, halted)
+        misfit: set[str] = set()
+        for _ in range(len(venues) + 1):
+            req = RouteRequest(
+                client,
+                symbol,
+                side,
+                ord_type,
+                qty,
+                price,
+                tif,
+                ex_destination,
+                self.primary.get(symbol),
+                exclude,
+            )
+            result = strategy.route(req, self.market, venues, now_ns)
+            if not isinstance(result, list):
+                if misfit:
+                    where = ", ".join(sorted(misfit))
+                    return RouteReject(f"{result.text}; {where}: not at its tick and lot size for {symbol}")
+                return result
             result = [c for c in result if c.qty > 0 and c.venue not in exclude]
-            if not result:
-                return RouteReject(f"no venue can take {qty} {symbol} now")
-        return result
+            # Never route what a venue cannot take: its own tick or lot size for the instrument.
+            misfits = {c.venue for c in result if not self._fits(c, symbol)}
+            if not misfits:
+                return result or RouteReject(f"no venue can take {qty} {symbol} now")
+            misfit |= misfits
+            exclude = exclude | misfits
+        return RouteReject(f"no venue can take {qty} {symbol} at its tick and lot size")
+
+    def _fits(self, child: ChildSpec, symbol: str) -> bool:
+        tick, lot = self.terms.get((child.venue, symbol), (None, None))
+        if tick and child.price is not None and child.price % tick:
+            return False
+        return not (lot and child.qty % lot)
 
     def supports_replace(self, venue: str) -> bool:
         info = self.capabilities.get(venue)
         return info is None or info.supports_replace
 
     def on_sent(self, venue: str, qty: Decimal) -> None:
-        self.stats.setdefault(venue, VenueStats()).sent_qty += qty
+        stats = self.stats.setdefault(venue, VenueStats())
+        stats.sent_qty += qty
+        stats.orders += 1
 
     def on_fill(self, venue: str, qty: Decimal) -> None:
         self.stats.setdefault(venue, VenueStats()).filled_qty += qty

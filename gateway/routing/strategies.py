@@ -443,20 +443,14 @@ class FillRate:
     ``ack_latency_us`` (a venue without a latency figure after those with one), then by name.
     When no usable venue has been observed the choice is :class:`BestPrice`'s.
 
-    ``min_orders`` (the orders a venue must have been sent before its fill ratio counts) needs an
-    order count that :class:`~gateway.routing.api.VenueInfo` does not carry yet, so only the
-    default 0 is accepted for now; a larger value is a configuration error rather than a silently
-    ignored setting.
+    ``min_orders``: a venue's fill ratio counts only once this gateway has sent it that many
+    child orders (``VenueInfo.orders_sent``); before that it ranks as unobserved.
     """
 
     name = "fill_rate"
 
     def __init__(self, *, min_orders: int = 0) -> None:
         self.min_orders = _whole("min_orders", min_orders)
-        if self.min_orders:
-            raise ParameterError(
-                "min_orders", "only 0 is supported: venue statistics do not carry an order count yet"
-            )
 
     def route(
         self, req: RouteRequest, market: MarketView, venues: Mapping[str, VenueInfo], now_ns: int
@@ -466,7 +460,7 @@ class FillRate:
         best: tuple[float, bool, float, str] | None = None
         for venue, info in venues.items():
             ratio = info.fill_ratio
-            if ratio is None or ratio != ratio:  # unobserved (or NaN)
+            if ratio is None or ratio != ratio or info.orders_sent < self.min_orders:  # unobserved (enough)
                 continue
             if venue in req.exclude or not info.usable(req.ord_type, req.tif):
                 continue

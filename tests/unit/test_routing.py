@@ -607,13 +607,17 @@ def test_fill_rate_skips_unusable_and_excluded_venues():
     )
 
 
-@pytest.mark.parametrize(
-    ("bad", "error"), [(-1, ValueError), ("3", TypeError), (True, TypeError), (5, ValueError)]
-)
+@pytest.mark.parametrize(("bad", "error"), [(-1, ValueError), ("3", TypeError), (True, TypeError)])
 def test_fill_rate_min_orders_is_validated(bad, error):
     with pytest.raises(error, match="min_orders"):
         FillRate(min_orders=bad)
     assert FillRate(min_orders=0).min_orders == 0
+
+
+def test_fill_rate_counts_a_venue_only_after_min_orders():
+    vs = three(XA={"fill_ratio": 1.0, "orders_sent": 2}, XB={"fill_ratio": 0.5, "orders_sent": 3})
+    assert venues_of(route(FillRate(min_orders=3), req(), sweep_market(), vs)) == ["XB"]
+    assert venues_of(route(FillRate(min_orders=2), req(), sweep_market(), vs)) == ["XA"]
 
 
 # ------------------------------------------------------------------------------------- every strategy

@@ -245,3 +245,16 @@ def test_new_child_of_an_amend_rejected_then_the_replace_is_refused_and_the_rest
     er, rej = out.to_clients
     assert isinstance(er, ExecutionReport) and er.ord_status is OrdStatus.CANCELED
     assert isinstance(rej, CancelReject) and rej.cl_ord_id == "P2"
+
+
+def test_router_never_sends_a_child_a_venue_cannot_take_at_its_tick_or_lot_size():
+    core, strategy = make({"A": D(1), "B": D(1)})
+    core.router.terms = {("A", "ACME"): (D("0.05"), None)}
+    out = core.new_order(S1, new_order("P", qty="10", price="10.01"))  # A: not on its 0.05 tick
+    assert [(c.venue, c.qty) for c in sent(out)] == [("B", D(10))]
+    assert strategy.seen[-1][0].exclude == frozenset({"A"})
+
+    core, _ = make({"B": D(1)})
+    core.router.terms = {("B", "ACME"): (None, D(10))}
+    out = core.new_order(S1, new_order("Q", qty="7", price="10.01"))  # B: 7 is not a lot of 10
+    assert ers(out)[0].ord_status is OrdStatus.REJECTED and "tick and lot size" in ers(out)[0].text
