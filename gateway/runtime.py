@@ -33,7 +33,7 @@ from gateway.config import GatewayConfig
 from gateway.control import ControlServer
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.sessions import SessionSide
-from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
+from gateway.fix.settings import acceptor_settings, initiator_settings, market_data_session_id, session_id
 from gateway.journal import EventRecord, Journal
 from gateway.latency import LatencyRecorder
 from gateway.marketdata.book import MarketData
@@ -63,6 +63,7 @@ from gateway.venue_flow import VenueFlow
 
 log = logging.getLogger("gateway")
 
+MD_SUFFIX = "#md"  # how a venue's separate market-data session is named in logs and the journal
 TRADING_STATE_KEY = "trading_state"  # journal meta: survives restarts, so a halt stays a halt
 
 _CLIENT_HANDLERS = {
@@ -109,7 +110,13 @@ class Gateway:
             v.name: session_id(v.begin_string, v.gateway_comp_id, v.comp_id) for v in cfg.venues.values()
         }
         self.clients = SessionSide("client", {s.toString(): n for n, s in self.client_sessions.items()}, self)
-        self.venues = SessionSide("venue", {s.toString(): n for n, s in self.venue_sessions.items()}, self)
+        # A venue's separate market-data session, when it has one, is named VENUE#md here.
+        self.md_sessions = {
+            v.name: sid for v in cfg.venues.values() if (sid := market_data_session_id(v)) is not None
+        }
+        names = {s.toString(): n for n, s in self.venue_sessions.items()}
+        names.update({s.toString(): n + MD_SUFFIX for n, s in self.md_sessions.items()})
+        self.venues = SessionSide("venue", names, self)
 
         simulated = [v for v in cfg.venues.values() if v.simulated]
         self.simulators = SimulatorHost(cfg, simulated) if start_simulators and simulated else None
@@ -175,7 +182,11 @@ class Gateway:
         """Log sessions out and flush; never relies on SocketAcceptor.stop() (it can segfault)."""
         sessions = [
             fix.Session.lookupSession(sid)
-            for sid in [*self.client_sessions.values(), *self.venue_sessions.values()]
+            for sid in [
+                *self.client_sessions.values(),
+                *self.venue_sessions.values(),
+                *self.md_sessions.values(),
+            ]
         ]
         sessions = [s for s in sessions if s is not None]
         for session in sessions:
@@ -198,16 +209,14 @@ class Gateway:
 
     # ------------------------------------------------------------ market data
 
-    def _subscribe_market_data(self, venue: str) -> None:
+    def _subscribe_market_data(self, venue: str, sid: fix.SessionID) -> None:
         """On every logon: subscribe to the venue's books for every instrument (in its symbols)."""
         vcfg = self.cfg.venues[venue]
-        if not vcfg.market_data.enabled:
-            return
         dialect = self.dialects[venue]
         symbols = [dialect.venue_symbol(s) for s in self.cfg.instruments]
         req = encode_md_request(f"MD-{venue}-{time.time_ns()}", symbols, vcfg.market_data.depth, True,
                                 vcfg.begin_string)  # fmt: skip
-        fix.Session.sendToTarget(req, self.venue_sessions[venue])
+        fix.Session.sendToTarget(req, sid)
         log.info("subscribed to market data from %s for %d instruments", venue, len(symbols))
 
     def _on_market_change(self, symbol: str) -> None:
@@ -297,20 +306,27 @@ class Gateway:
     # ------------------------------------------------------------ session events
 
     def on_session_up(self, side: str, name: str) -> None:
-        if side == "venue":
+        if side == "venue" and name.endswith(MD_SUFFIX):
+            venue = name.removesuffix(MD_SUFFIX)
+            self._subscribe_market_data(venue, self.md_sessions[venue])
+        elif side == "venue":
             self.core.set_venue_up(name, True)
             self.flow.on_session(name, True)
-            self._subscribe_market_data(name)
+            if self.cfg.venues[name].market_data.enabled and name not in self.md_sessions:
+                self._subscribe_market_data(name, self.venue_sessions[name])
             if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
                 self._announced_ready = True
                 log.info("fixgw ready: all venue sessions logged on")
         self.journal.write([self._event("session", None, name, None, f"{side} session {name} logged on")], [])
 
     def on_session_down(self, side: str, name: str) -> None:
-        if side == "venue":
+        if side == "venue" and name.endswith(MD_SUFFIX):
+            self.market.venue_down(name.removesuffix(MD_SUFFIX))
+        elif side == "venue":
             self.core.set_venue_up(name, False)
             self.flow.on_session(name, False)
-            self.market.venue_down(name)
+            if name not in self.md_sessions:
+                self.market.venue_down(name)
             if self.cfg.venues[name].cancel_on_disconnect:
                 self.loop.call_soon(lambda: self._canceled_on_disconnect(name))
         self.journal.write(
@@ -335,15 +351,16 @@ class Gateway:
             self._dispatch(outcome, self._event("client_in", None, name, msg_type, inbound))
             self.latency.record("client", time.perf_counter_ns() - t0)
             return
-        begin_string = self.cfg.venues[name].begin_string
+        venue = name.removesuffix(MD_SUFFIX)
+        begin_string = self.cfg.venues[venue].begin_string
         if msg_type in ("W", "X"):  # market data: applied, not journaled (it is not a lifecycle event)
-            dialect = self.dialects[name]
+            dialect = self.dialects[venue]
             updates = decode_market_data(msg_type, message, begin_string)
             if dialect.maps_symbols:
                 updates = [replace(u, symbol=dialect.inbound_symbol(u.symbol)) for u in updates]
-            self.market.apply(name, updates, time.time_ns())
+            self.market.apply(venue, updates, time.time_ns())
             return
-        if msg_type not in ("8", "9"):
+        if msg_type not in ("8", "9") or venue != name:
             log.warning("venue %s sent unexpected %s: %s", name, msg_type, inbound)
             self.journal.write([self._event("venue_in", None, name, msg_type, inbound)], [])
             return

@@ -689,11 +689,17 @@ def _instrument_key(parent: _Section, key: str, raw_symbol: Any, instruments: di
 def _market_data(sec: _Section) -> MarketDataConfig:
     if "market_data" not in sec.raw:
         return MarketDataConfig()
-    md = sec.section("market_data", ("enabled", "depth", "stale_after_ms"))
+    md = sec.section("market_data", ("enabled", "depth", "stale_after_ms", "comp_id"))
+    comp_id = md.get("comp_id", None)
+    if comp_id is not None and (not isinstance(comp_id, str) or not comp_id.strip()):
+        md.fail(f"expected a CompID, got {_show(comp_id)}", "comp_id")
+    if comp_id is not None and comp_id == sec.raw.get("comp_id", sec.raw.get("name")):
+        md.fail("must differ from the venue's order-session CompID", "comp_id")
     return MarketDataConfig(
         enabled=md.boolean("enabled", False),
         depth=md.integer("depth", 5, lo=1),
         stale_after_ms=md.integer("stale_after_ms", 2000, lo=1),
+        comp_id=comp_id,
     )
 
 

@@ -304,6 +304,11 @@ class MarketDataConfig:
     enabled: bool = False
     depth: int = 5
     stale_after_ms: int = 2000
+    # A separate market-data session (same host and port, its own CompIDs); None: the order session.
+    comp_id: str | None = None  # the venue's CompID on the market-data session
+
+    def session_comp_id(self) -> str | None:
+        return self.comp_id if self.enabled else None
 
 
 @dataclass(frozen=True, slots=True)

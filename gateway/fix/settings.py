@@ -102,22 +102,38 @@ def acceptor_settings(cfg: GatewayConfig, clients: Iterable[ClientConfig]) -> fi
     )
 
 
-def initiator_settings(cfg: GatewayConfig, venues: Iterable[VenueConfig]) -> fix.SessionSettings:
-    def one(v: VenueConfig) -> tuple[fix.SessionID, fix.Dictionary]:
-        d = _session_dict(v, session_dictionary(cfg, v))
-        d.setString("SocketConnectHost", v.host)
-        d.setString("SocketConnectPort", str(v.port))
-        d.setString("ReconnectInterval", str(v.reconnect_s))
-        return session_id(v.begin_string, v.gateway_comp_id, v.comp_id), d
+def market_data_session_id(v: VenueConfig) -> fix.SessionID | None:
+    """The venue's separate market-data session, when it has one (our side)."""
+    comp_id = v.market_data.session_comp_id()
+    return session_id(v.begin_string, v.gateway_comp_id, comp_id) if comp_id else None
 
-    return _settings({"ConnectionType": "initiator"}, cfg.sessions_dir, "venues", (one(v) for v in venues))
+
+def initiator_settings(cfg: GatewayConfig, venues: Iterable[VenueConfig]) -> fix.SessionSettings:
+    def sessions(v: VenueConfig) -> list[tuple[fix.SessionID, fix.Dictionary]]:
+        out = []
+        for sid in (session_id(v.begin_string, v.gateway_comp_id, v.comp_id), market_data_session_id(v)):
+            if sid is None:
+                continue
+            d = _session_dict(v, session_dictionary(cfg, v))
+            d.setString("SocketConnectHost", v.host)
+            d.setString("SocketConnectPort", str(v.port))
+            d.setString("ReconnectInterval", str(v.reconnect_s))
+            out.append((sid, d))
+        return out
+
+    return _settings(
+        {"ConnectionType": "initiator"}, cfg.sessions_dir, "venues", (s for v in venues for s in sessions(v))
+    )
 
 
 def simulator_settings(cfg: GatewayConfig, venue: VenueConfig, bind_address: str | None = None):
     """The venue's own side of the session: it accepts the gateway on ``venue.port``."""
-    d = _session_dict(venue, session_dictionary(cfg, venue))
     defaults = {"ConnectionType": "acceptor", "SocketAcceptPort": str(venue.port)}
     if bind_address:
         defaults["SocketAcceptHost"] = bind_address
-    sid = session_id(venue.begin_string, venue.comp_id, venue.gateway_comp_id)
-    return _settings(defaults, cfg.sessions_dir, f"sim-{venue.name}", [(sid, d)])
+    sids = [session_id(venue.begin_string, venue.comp_id, venue.gateway_comp_id)]
+    md_comp_id = venue.market_data.session_comp_id()
+    if md_comp_id:  # the venue's market-data session, on the same port
+        sids.append(session_id(venue.begin_string, md_comp_id, venue.gateway_comp_id))
+    sessions = [(sid, _session_dict(venue, session_dictionary(cfg, venue))) for sid in sids]
+    return _settings(defaults, cfg.sessions_dir, f"sim-{venue.name}", sessions)

@@ -225,3 +225,34 @@ def test_venue_disconnect_mid_order_reroutes_the_remainder_and_the_client_sees_o
     finally:
         gw.stop()
         sim_a.stop()
+
+
+def test_market_data_over_a_separate_session_drives_routing(tmp_path):
+    config = write_config(
+        tmp_path, client_risk={"CLIENT1": "routing:\n  instruments:\n    TA28: {strategy: best_price}\n"}
+    )
+    for venue, md in (("SIM-A", "{enabled: true, comp_id: SIM-A-MD}"), ("SIM-B", "{enabled: true}")):
+        path = tmp_path / "venues" / f"{venue}.yaml"
+        path.write_text(path.read_text() + f"market_data: {md}\n")
+    gw = start_gateway(config)
+    try:
+        gw.wait_for_log("venue session SIM-A#md logged on")
+        c1, c2 = connect(config, "CLIENT1"), connect(config, "CLIENT2")
+        liquidity(c2, "TA28", "sell", 5, "40.02", "SIM-A")
+        liquidity(c2, "TA28", "sell", 5, "40.05", "SIM-B")
+        time.sleep(0.5)
+        fill = report_for(c1, c1.new_order("TA28", "buy", 5, "40.10"), exec_type("F"))
+        assert (field(fill, 30), field(fill, 31)) == ("SIM-A", "40.02")
+        logs = tmp_path / "sessions" / "log" / "sim-SIM-A"
+        md_log = next(logs.glob("*SIM-A-MD*messages.current.log"))
+        assert "\x0135=V\x01" in md_log.read_text()  # subscribed on the market-data session
+        order_log = next(
+            p
+            for p in logs.glob("*messages.current.log")
+            if "SIM-A-MD" not in p.name and "GLOBAL" not in p.name
+        )
+        assert "\x0135=V\x01" not in order_log.read_text()
+        c1.logout()
+        c2.logout()
+    finally:
+        gw.stop()

@@ -941,6 +941,13 @@ def test_rate_limits_null_and_messages_only(tree: Path) -> None:
             "market_data: unknown key 'enable' (expected one of: enabled, depth,",
         ),
         ("market_data: {enabled: yes}\n", "market_data.enabled: expected true or false, got 'yes'"),
+        ("market_data: {comp_id: 7}\n", "market_data.comp_id: expected a CompID, got 7"),
+        (
+            "market_data: {enabled: true, comp_id: SIM-A}\n",
+            "market_data.comp_id: must differ from the venue's order-session CompID",
+        ),
+        ("cancel_on_disconnect: maybe\n", "cancel_on_disconnect: expected true or false, got 'maybe'"),
+        ("supports_replace: 1\n", "supports_replace: expected true or false, got 1"),
         # symbology
         ("symbology: {TSLA: TSLA.OQ}\n", "symbology.TSLA: 'TSLA' is not a configured instrument"),
         ("symbology: [AAPL]\n", "symbology: expected a mapping of client symbol to venue symbol, got a list"),
