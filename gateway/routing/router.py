@@ -9,7 +9,7 @@ observed fill ratio and latency), and returns the strategy's child orders.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from gateway.marketdata.api import MarketView
@@ -98,16 +98,22 @@ class Router:
         return per_symbol.get(symbol, default)
 
     def venues(self, up: set[str], halted: set[str]) -> dict[str, VenueInfo]:
-        """Each venue's state now, as routing may use it."""
+        """Each venue's state now, as routing may use it (built directly: this is per order)."""
         out = {}
-        for name, static in self.capabilities.items():
-            stats = self.stats.get(name)
-            out[name] = replace(
-                static,
+        stats_of = self.stats.get
+        for name, c in self.capabilities.items():
+            stats = stats_of(name)
+            out[name] = VenueInfo(
+                name=name,
                 connected=name in up,
                 halted=name in halted,
                 breaker_open=self.breaker_open(name),
                 order_headroom=self.headroom(name),
+                order_types=c.order_types,
+                tifs=c.tifs,
+                maker_bps=c.maker_bps,
+                taker_bps=c.taker_bps,
+                supports_replace=c.supports_replace,
                 fill_ratio=stats.fill_ratio if stats else None,
                 orders_sent=stats.orders if stats else 0,
                 ack_latency_us=stats.ack_latency_us if stats else None,
