@@ -74,6 +74,16 @@ _CLIENT_HANDLERS = {
 }
 
 
+def _is_resend(message: fix.Message, cmd) -> bool:
+    """A NewOrderSingle marked PossDupFlag or PossResend: it may have been processed already."""
+    if not isinstance(cmd, NewOrder):
+        return False
+    header = message.getHeader()
+    return any(
+        header.isSetField(tag) and header.getField(tag) == "Y" for tag in (t.PossDupFlag, t.PossResend)
+    )
+
+
 class Gateway:
     def __init__(self, cfg: GatewayConfig, start_simulators: bool = True):
         self.cfg = cfg
@@ -347,7 +357,8 @@ class Gateway:
             except CodecError as exc:
                 outcome = self._undecodable(name, msg_type, message, exc.text)
             else:
-                outcome = _CLIENT_HANDLERS[type(cmd)](self.core, name, cmd)
+                resent = self.core.resent_order(name, cmd) if _is_resend(message, cmd) else None
+                outcome = resent or _CLIENT_HANDLERS[type(cmd)](self.core, name, cmd)
             self._dispatch(outcome, self._event("client_in", None, name, msg_type, inbound))
             self.latency.record("client", time.perf_counter_ns() - t0)
             return

@@ -177,6 +177,20 @@ class OrderCore:
 
     # ------------------------------------------------------------ client commands
 
+    def resent_order(self, session: str, cmd: NewOrder) -> Outcome | None:
+        """A NewOrderSingle the client resent (PossDup/PossResend): if its ClOrdID was already
+        accepted, answer with the order's current status and send nothing to a venue; None when
+        it is new to the gateway (then it is processed as any order)."""
+        order = self._by_client.get((session, cmd.cl_ord_id))
+        if order is None:
+            return None
+        out = Outcome()
+        out.to_clients.append(
+            execution_report(order, self.ids.exec_id(), ExecType.ORDER_STATUS, cl_ord_id=cmd.cl_ord_id)
+        )
+        out.note(order.order_id, f"{session} resent {cmd.cl_ord_id} (PossDup): answered with its status")
+        return out
+
     @_settles
     def new_order(self, session: str, cmd: NewOrder) -> Outcome:
         out = Outcome()

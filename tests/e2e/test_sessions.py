@@ -85,3 +85,17 @@ def test_simulated_venue_cancel_confirmation_names_the_original_order(tmp_path):
         gw_side.logout()
     finally:
         venue.stop()
+
+
+def test_resent_new_order_is_answered_with_its_status_and_never_sent_twice(gateway, gateway_config, sym_a):
+    c1 = connect(gateway_config, "CLIENT1")
+    try:
+        cl = c1.new_order(sym_a, "buy", 4, "2")
+        assert field(report_for(c1, cl, exec_type("0")), 39) == "0"
+        c1.new_order(sym_a, "buy", 4, "2", cl_ord_id=cl, extra={43: "Y", 122: "20260101-00:00:00.000"})
+        status = report_for(c1, cl)
+        assert [field(status, t) for t in (150, 39, 38)] == ["I", "0", "4"]  # not a duplicate reject
+        c1.status(cl, sym_a, "buy")
+        assert field(report_for(c1, cl, exec_type("I")), 151) == "4"  # one order, still 4 working
+    finally:
+        c1.logout()
