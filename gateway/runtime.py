@@ -170,6 +170,8 @@ class Gateway:
         self.loop.engines.append(self.control)
         self._announced_ready = False
         self.latency = LatencyRecorder()
+        self._clean_logout: set[str] = set()  # clients that sent Logout (not a dropped connection)
+        self._session_epoch: dict[str, int] = {}  # bumped on each logon: stale timers do nothing
 
     # ------------------------------------------------------------ lifecycle
 
@@ -316,6 +318,8 @@ class Gateway:
     # ------------------------------------------------------------ session events
 
     def on_session_up(self, side: str, name: str) -> None:
+        if side == "client":
+            self._session_epoch[name] = self._session_epoch.get(name, 0) + 1
         if side == "venue" and name.endswith(MD_SUFFIX):
             venue = name.removesuffix(MD_SUFFIX)
             self._subscribe_market_data(venue, self.md_sessions[venue])
@@ -329,9 +333,36 @@ class Gateway:
                 log.info("fixgw ready: all venue sessions logged on")
         self.journal.write([self._event("session", None, name, None, f"{side} session {name} logged on")], [])
 
+    def on_admin_message(self, side: str, name: str, msg_type: str) -> None:
+        if side == "client" and msg_type == "5":
+            self._clean_logout.add(name)
+
+    def _client_down(self, name: str) -> None:
+        """Schedule cancel-on-disconnect when configured: a client back within the grace keeps its orders."""
+        cod = self.cfg.clients[name].cancel_on_disconnect
+        clean = name in self._clean_logout
+        self._clean_logout.discard(name)
+        if cod is None or (clean and not cod.on_logout):
+            return
+        epoch = self._session_epoch.get(name, 0)
+        self.loop.call_later(cod.grace_s, lambda: self._cancel_on_disconnect(name, epoch))
+
+    def _cancel_on_disconnect(self, name: str, epoch: int) -> None:
+        if self._session_epoch.get(name, 0) != epoch or name in self.clients.logged_on:
+            return  # it came back
+        cod = self.cfg.clients[name].cancel_on_disconnect
+        reason = f"canceled: session {name} disconnected (cancel on disconnect)"
+        outcome = self.core.cancel_client_orders(name, cod.include_gtc, reason)
+        if outcome.canceled:
+            log.warning("%s did not come back within %ss: canceling %d orders", name, cod.grace_s,
+                        len(outcome.canceled))  # fmt: skip
+            self._dispatch(outcome, self._event("admin", None, name, None, "cancel on disconnect"))
+
     def on_session_down(self, side: str, name: str) -> None:
         if side == "venue" and name.endswith(MD_SUFFIX):
             self.market.venue_down(name.removesuffix(MD_SUFFIX))
+        elif side == "client":
+            self._client_down(name)
         elif side == "venue":
             self.core.set_venue_up(name, False)
             self.flow.on_session(name, False)

@@ -35,6 +35,7 @@ from .model import (
     RATE_LIMIT_ACTIONS,
     TIF_NAMES,
     AcceptorConfig,
+    CancelOnDisconnect,
     CheckSpec,
     CircuitBreakerConfig,
     ClientConfig,
@@ -322,7 +323,7 @@ _SESSION_KEYS = (
     "check_latency",
     "max_latency_s",
 )
-_CLIENT_KEYS = (*_SESSION_KEYS, "risk", "routing")
+_CLIENT_KEYS = (*_SESSION_KEYS, "risk", "routing", "cancel_on_disconnect")
 _VENUE_KEYS = (
     *_SESSION_KEYS[:1],
     "host",
@@ -406,6 +407,7 @@ def _client(
         **fields,
         risk=_client_risk(sec, path, risk),
         routing=_client_routing(sec, path, routing, instruments),
+        cancel_on_disconnect=_cancel_on_disconnect(sec),
     )
 
 
@@ -1099,3 +1101,14 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
     )
     _cross_check(cfg)
     return cfg
+
+
+def _cancel_on_disconnect(sec: _Section) -> CancelOnDisconnect | None:
+    if sec.raw.get("cancel_on_disconnect") is None:
+        return None
+    cod = sec.section("cancel_on_disconnect", ("grace_s", "include_gtc", "on_logout"))
+    return CancelOnDisconnect(
+        grace_s=cod.number("grace_s", 5.0, lo=0.0),
+        include_gtc=cod.boolean("include_gtc", False),
+        on_logout=cod.boolean("on_logout", False),
+    )

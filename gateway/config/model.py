@@ -285,12 +285,23 @@ class SessionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelOnDisconnect:
+    """Cancel a client's working orders when its session drops and it does not come back within
+    ``grace_s``; GTC orders only with ``include_gtc``; a clean Logout too only with ``on_logout``."""
+
+    grace_s: float = 5.0
+    include_gtc: bool = False
+    on_logout: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ClientConfig(SessionConfig):
     """A client session the gateway accepts on its acceptor port; ``risk`` and ``routing`` are its
     effective (merged) settings."""
 
     risk: RiskConfig = field(default_factory=RiskConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    cancel_on_disconnect: CancelOnDisconnect | None = None
 
     def routing_for(self, symbol: str) -> RoutingChoice:
         """The routing strategy for this client's orders in ``symbol``."""

@@ -20,6 +20,7 @@ log = logging.getLogger("gateway.fix")
 class SessionHandler(Protocol):
     def on_session_up(self, side: str, name: str) -> None: ...
     def on_session_down(self, side: str, name: str) -> None: ...
+    def on_admin_message(self, side: str, name: str, msg_type: str) -> None: ...
     def on_message(self, side: str, name: str, msg_type: str, message: fix.Message) -> None: ...
     def on_message_error(
         self, side: str, name: str, message: fix.Message | None, exc: BaseException
@@ -58,6 +59,11 @@ class SessionSide(GuardedApplication):
         self.logged_on.discard(name)
         log.info("%s session %s logged out", self.side, name)
         self.handler.on_session_down(self.side, name)
+
+    def on_from_admin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        name = self.names.get(session_id.toString())
+        if name is not None:
+            self.handler.on_admin_message(self.side, name, msg_type(message))
 
     def on_from_app(self, message: fix.Message, session_id: fix.SessionID) -> None:
         self.handler.on_message(self.side, self.session_name(session_id), msg_type(message), message)

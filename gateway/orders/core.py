@@ -756,7 +756,9 @@ class OrderCore:
             if pending is not None and pending.unsolicited:
                 order.pending = None
             if killed or (pending is not None and pending.unsolicited):
-                text = "canceled by the gateway's kill switch"
+                text = (
+                    pending.reason if pending is not None else None
+                ) or "canceled by the gateway's kill switch"
             else:
                 text = f"{rpt.venue}: {rpt.text}" if rpt.text else f"{et.name.lower()} by {rpt.venue}"
             order.text = text
@@ -921,7 +923,16 @@ class OrderCore:
                 self._kill(order, children, out, f"kill switch ({scope} {target or ''})")
         return out
 
-    def _kill(self, order: ClientOrder, children: list[ChildOrder], out: Outcome, why: str) -> None:
+    def _kill(
+        self,
+        order: ClientOrder,
+        children: list[ChildOrder],
+        out: Outcome,
+        why: str,
+        reason: str | None = None,
+    ) -> None:
+        """Cancel ``children`` at their venues on the gateway's own account; ``reason`` is what the
+        client's Canceled report will say (default: the kill switch)."""
         if order.pending is None and len(children) == sum(c.is_open for c in order.children):
             order.pending = PendingChange(
                 OrdStatus.PENDING_CANCEL,
@@ -929,6 +940,7 @@ class OrderCore:
                 order.cl_ord_id,
                 deadline_ns=self.clock() + self.ack_timeout_ns,
                 unsolicited=True,
+                reason=reason,
             )
             self._register(order)
         for child in children:
@@ -937,6 +949,20 @@ class OrderCore:
         out.touch(order)
         out.canceled.append(order.order_id)
         out.note(order.order_id, f"{why}: cancel sent to {', '.join(sorted({c.venue for c in children}))}")
+
+    @_settles
+    def cancel_client_orders(self, session: str, include_gtc: bool, reason: str) -> Outcome:
+        """Cancel-on-disconnect: every working order of ``session`` (GTC ones only if asked)."""
+        out = Outcome()
+        for order in self.open_orders():
+            if order.session != session or order.pending is not None:
+                continue
+            if order.tif is TimeInForce.GTC and not include_gtc:
+                continue
+            children = [c for c in order.children if c.is_open and c.pending is None]
+            if children:
+                self._kill(order, children, out, reason, reason)
+        return out
 
     # ------------------------------------------------------------ timers
 

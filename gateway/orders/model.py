@@ -31,6 +31,7 @@ class PendingChange:
     tif: TimeInForce | None = None
     deadline_ns: int | None = None  # parent only: when the client hears "no answer from the venue"
     unsolicited: bool = False  # the gateway's own cancel (kill switch): the client asked nothing
+    reason: str | None = None  # why the gateway canceled on its own, for the client's report
     replacing: bool = False  # child: this cancel is the first half of an amend by cancel and new
     replacement: str | None = None  # parent: the new child that completes such an amend
 
@@ -233,6 +234,7 @@ def _pending_doc(p: PendingChange | None) -> dict[str, Any] | None:
         "tif": p.tif.value if p.tif else None,
         "deadline_ns": p.deadline_ns,
         "unsolicited": p.unsolicited,
+        "reason": p.reason,
         "replacing": p.replacing,
         "replacement": p.replacement,
     }
@@ -251,6 +253,7 @@ def _pending_from(d: dict[str, Any] | None) -> PendingChange | None:
         tif=TimeInForce(d["tif"]) if d["tif"] else None,
         deadline_ns=d.get("deadline_ns"),
         unsolicited=d.get("unsolicited", False),
+        reason=d.get("reason"),
         replacing=d.get("replacing", False),
         replacement=d.get("replacement"),
     )

@@ -3,6 +3,8 @@ timeouts, and the simulated venue's status answers."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from simplefix import FixMessage
 
@@ -99,3 +101,32 @@ def test_resent_new_order_is_answered_with_its_status_and_never_sent_twice(gatew
         assert field(report_for(c1, cl, exec_type("I")), 151) == "4"  # one order, still 4 working
     finally:
         c1.logout()
+
+
+def test_cancel_on_disconnect_after_the_grace_period_but_not_for_gtc_or_a_quick_return(tmp_path):
+    cod = "cancel_on_disconnect: {grace_s: 0.5}\n"
+    config = write_config(tmp_path, client_risk={"CLIENT1": cod})
+    gw = start_gateway(config)
+    try:
+        c1 = connect(config, "CLIENT1")
+        day = c1.new_order("TA38", "buy", 5, "3")
+        gtc = c1.new_order("TA38", "buy", 5, "3", tif="gtc")
+        for cl in (day, gtc):
+            assert field(report_for(c1, cl, exec_type("0")), 39) == "0"
+
+        c1.close()  # the connection drops: no Logout
+        c1.logon()  # back within the grace: nothing is canceled
+        time.sleep(1.0)
+        c1.status(day, "TA38", "buy")
+        assert field(report_for(c1, day, exec_type("I")), 39) == "0"
+
+        c1.close()
+        gw.wait_for_log("did not come back within 0.5s: canceling 1 orders")
+        c1.logon()  # the Canceled report comes in the resend of what it missed
+        canceled = report_for(c1, day, exec_type("4"))
+        assert "cancel on disconnect" in field(canceled, 58)
+        c1.status(gtc, "TA38", "buy")
+        assert field(report_for(c1, gtc, exec_type("I")), 39) == "0"  # GTC kept
+        c1.logout()
+    finally:
+        gw.stop()

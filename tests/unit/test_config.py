@@ -1250,3 +1250,17 @@ def test_routing_mistake_is_reported(tree: Path, rel: str, routing: str, expecte
     else:
         with_routing(tree, client=routing)
     assert error(tree).startswith(expected)
+
+
+def test_client_cancel_on_disconnect_defaults_and_errors(tree: Path) -> None:
+    assert load_config("config/gateway.yaml").clients["CLIENT1"].cancel_on_disconnect is None
+    write(
+        tree,
+        "config/clients/CLIENT1.yaml",
+        CLIENT + "cancel_on_disconnect: {grace_s: 2, include_gtc: true}\n",
+    )
+    cod = load_config("config/gateway.yaml").clients["CLIENT1"].cancel_on_disconnect
+    assert (cod.grace_s, cod.include_gtc, cod.on_logout) == (2, True, False)
+    write(tree, "config/clients/CLIENT1.yaml", CLIENT + "cancel_on_disconnect: {grace: 2}\n")
+    with pytest.raises(ConfigError, match=r"CLIENT1.yaml: cancel_on_disconnect: unknown key 'grace'"):
+        load_config("config/gateway.yaml")
