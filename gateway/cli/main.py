@@ -387,7 +387,17 @@ def bench_marketdata(updates: int, as_json: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="fixgw")
+    """Every mistake is one ``Error: ...`` line and a non-zero exit (usage mistakes too)."""
+    try:
+        rv = cli.main(prog_name="fixgw", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        hint = "" if not isinstance(exc, click.UsageError) else " (see fixgw --help)"
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":

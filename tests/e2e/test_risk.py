@@ -124,7 +124,10 @@ def test_kill_switch_cancels_working_orders_on_two_venues_and_halts_until_releas
 def test_kill_switch_cli_mistakes_are_one_line_errors(tmp_path):
     config = write_config(tmp_path)
     both = fixgw(config, "kill-switch", "engage", "--client", "CLIENT1", "--all")
-    assert both.returncode != 0 and "exactly one of" in both.stderr
+    assert both.returncode == 2 and "exactly one of" in both.stderr
+    assert len(both.stderr.strip().splitlines()) == 1  # usage mistakes are one line too
+    typo = fixgw(config, "kill-switch", "engag", "--all")
+    assert typo.returncode == 2 and typo.stderr.startswith("Error: ") and len(typo.stderr.splitlines()) == 1
     no_gateway = fixgw(config, "kill-switch", "engage", "--all")
     assert no_gateway.returncode != 0 and "no running gateway" in no_gateway.stderr
     assert len(no_gateway.stderr.strip().splitlines()) == 1
