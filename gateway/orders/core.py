@@ -4,15 +4,17 @@ Plain, synchronous, deterministic code with no I/O: each handler takes one domai
 message and returns an :class:`Outcome` (reports for clients, commands for venues,
 the orders it changed and notes for the journal). The runtime journals the
 outcome, then sends it. The core never sees a FIX tag, a socket or a thread.
+
+This module holds client commands and routing; what venues report is applied in
+``venue_reports.py`` and operator/clock driven changes live in ``controls.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
+from gateway.orders.controls import Controls
 from gateway.orders.enums import (
     CxlRejReason,
     CxlRejResponseTo,
@@ -20,81 +22,33 @@ from gateway.orders.enums import (
     OrdRejReason,
     OrdStatus,
     OrdType,
-    TimeInForce,
 )
 from gateway.orders.ids import IdGenerator
 from gateway.orders.messages import (
     CancelChildOrder,
     CancelOrder,
-    CancelReject,
-    ExecutionReport,
     NewOrder,
     ReplaceChildOrder,
     ReplaceOrder,
     RequestStatus,
     SendChildOrder,
-    VenueCancelReject,
-    VenueCommand,
-    VenueExecution,
 )
 from gateway.orders.model import ChildOrder, ClientOrder, PendingChange
+from gateway.orders.outcome import Outcome, settles
 from gateway.orders.reports import cancel_reject, execution_report, reject_unknown
-from gateway.orders.state import CANCELABLE, REPLACEABLE, Event, IllegalTransition, next_status
+from gateway.orders.state import CANCELABLE, REPLACEABLE, Event
+from gateway.orders.venue_reports import VenueReports
 from gateway.positions.book import Position
 from gateway.risk.api import OrderIntent
 from gateway.risk.pretrade import PreTrade
-from gateway.risk.trading_state import StateChange, TradingState
+from gateway.risk.trading_state import TradingState
 from gateway.routing.api import ChildSpec, RouteReject
 from gateway.routing.router import Router
 
 log = logging.getLogger("gateway.orders")
 
-ClientReport = ExecutionReport | CancelReject
 
-
-@dataclass
-class Outcome:
-    """What one inbound message caused: journal it, then send it, in that order."""
-
-    to_clients: list[ClientReport] = field(default_factory=list)
-    to_venues: list[VenueCommand] = field(default_factory=list)
-    changed: list[ClientOrder | ChildOrder] = field(default_factory=list)
-    notes: list[tuple[str | None, str]] = field(default_factory=list)  # (OrderID, text)
-    positions: list[Position] = field(default_factory=list)
-    state_changes: list[StateChange] = field(default_factory=list)
-    canceled: list[str] = field(default_factory=list)  # OrderIDs a kill switch is canceling
-
-    def touch(self, *orders: ClientOrder | ChildOrder) -> None:
-        for o in orders:
-            if not any(o is c for c in self.changed):
-                self.changed.append(o)
-
-    def note(self, order_id: str | None, text: str) -> None:
-        self.notes.append((order_id, text))
-
-
-_TERMINAL_EVENTS = {
-    ExecType.CANCELED: Event.CANCELED,
-    ExecType.EXPIRED: Event.EXPIRED,
-    ExecType.DONE_FOR_DAY: Event.DONE_FOR_DAY,
-}
-
-
-def _settles(handler):
-    """Every public handler ends by bringing the risk aggregates in line with what changed."""
-
-    @functools.wraps(handler)
-    def settled(self: OrderCore, *args):
-        out = handler(self, *args)
-        for order in out.changed:
-            if isinstance(order, ClientOrder):
-                self.pretrade.settle(order)
-        return out
-
-    return settled
-
-
-class OrderCore:
+class OrderCore(VenueReports, Controls):
     def __init__(
         self,
         ids: IdGenerator,
@@ -191,7 +145,7 @@ class OrderCore:
         out.note(order.order_id, f"{session} resent {cmd.cl_ord_id} (PossDup): answered with its status")
         return out
 
-    @_settles
+    @settles
     def new_order(self, session: str, cmd: NewOrder) -> Outcome:
         out = Outcome()
         now = self.clock()
@@ -292,54 +246,6 @@ class OrderCore:
             ex_destination, self.venues_up, halted, self.clock(), exclude,
         )  # fmt: skip
 
-    def _reroute(self, order: ClientOrder, child: ChildOrder, out: Outcome) -> bool:
-        """Send a rejected (or venue-canceled) child's remainder elsewhere, when configured;
-        False when it was not."""
-        if self.router is None or not self.router.reroute_on_child_reject:
-            return False
-        remainder = child.qty - child.fills.cum_qty
-        if order.pending is not None or order.status.is_terminal or remainder <= 0:
-            return False
-        failed = frozenset(
-            {child.venue} | {c.venue for c in order.children if c.status is OrdStatus.REJECTED}
-        )
-        routed = self._route(order, remainder, None, failed)
-        if isinstance(routed, RouteReject):
-            out.note(order.order_id, f"re-route of {remainder} failed: {routed.text}")
-            return False
-        now = self.clock()
-        for spec in routed:
-            self._send_child(order, spec, now, out)
-        out.note(order.order_id, f"re-routed {remainder} away from {child.venue}")
-        log.info("%s %s: re-routed %s away from %s", order.session, order.order_id, remainder, child.venue)
-        return True
-
-    def _replace_by_new(self, order: ClientOrder, old: ChildOrder, cp: PendingChange, out: Outcome) -> bool:
-        """The venue canceled the old child of an amend by cancel and new: send the new terms."""
-        if order.pending is None or order.pending.kind is not OrdStatus.PENDING_REPLACE:
-            return False
-        remaining = cp.qty - old.fills.cum_qty
-        if remaining <= 0:  # fills while the cancel was on its way used it all up
-            self._finish_replace(order, out)
-            return True
-        spec = ChildSpec(old.venue, remaining, cp.price, cp.ord_type or old.ord_type, cp.tif or old.tif)
-        new = self._send_child(order, spec, self.clock(), out)
-        order.pending.replacement = new.child_id
-        return True
-
-    def _finish_replace(self, order: ClientOrder, out: Outcome) -> None:
-        """Apply the client's pending replace to the parent and tell the client."""
-        pp = order.pending
-        event = Event.REPLACED_TO_FILLED if pp.qty <= order.fills.cum_qty else Event.REPLACED
-        order.status = next_status(order.status, event)
-        orig = order.cl_ord_id
-        order.qty, order.price, order.cl_ord_id = pp.qty, pp.price, pp.cl_ord_id
-        order.ord_type, order.tif = pp.ord_type or order.ord_type, pp.tif or order.tif
-        order.pending = None
-        out.to_clients.append(
-            execution_report(order, self.ids.exec_id(), ExecType.REPLACED, orig_cl_ord_id=orig)
-        )
-
     def _send_child(self, order: ClientOrder, spec: ChildSpec, now: int, out: Outcome) -> ChildOrder:
         child = ChildOrder(
             child_id=self.ids.child_cl_ord_id(),
@@ -415,7 +321,7 @@ class OrderCore:
             return order
         return None
 
-    @_settles
+    @settles
     def cancel_order(self, session: str, cmd: CancelOrder) -> Outcome:
         out = Outcome()
         self.pretrade.on_message(session)  # counted, never refused: a client can always cancel
@@ -475,7 +381,7 @@ class OrderCore:
             )
         )
 
-    @_settles
+    @settles
     def replace_order(self, session: str, cmd: ReplaceOrder) -> Outcome:
         out = Outcome()
         throttled = self.pretrade.on_message(session)
@@ -617,418 +523,3 @@ class OrderCore:
         return out
 
     # ------------------------------------------------------------ venue reports
-
-    def child_for(self, venue: str, cl_ord_id: str, orig: str | None = None) -> ChildOrder | None:
-        """The child order a venue's message names, by ClOrdID or OrigClOrdID."""
-        return self._child_for(venue, cl_ord_id, orig)
-
-    def _child_for(self, venue: str, cl_ord_id: str, orig: str | None) -> ChildOrder | None:
-        child = self._children.get((venue, cl_ord_id))
-        if child is None and orig:
-            child = self._children.get((venue, orig))
-        return child
-
-    @_settles
-    def venue_execution(self, rpt: VenueExecution) -> Outcome:
-        out = Outcome()
-        child = self._child_for(rpt.venue, rpt.cl_ord_id, rpt.orig_cl_ord_id)
-        if child is None:
-            out.note(None, f"{rpt.venue} reported unknown order {rpt.cl_ord_id} ({rpt.exec_type.name})")
-            log.warning("%s: execution report for unknown child %s", rpt.venue, rpt.cl_ord_id)
-            return out
-        order = self.orders[child.parent_id]
-        if rpt.exec_id in child.exec_ids:
-            out.note(order.order_id, f"{rpt.venue} ExecID {rpt.exec_id} already applied: ignored")
-            return out
-        try:
-            self._apply_execution(order, child, rpt, out)
-        except IllegalTransition as exc:
-            log.error(
-                "%s %s: refused %s from %s: %s",
-                order.order_id,
-                child.cl_ord_id,
-                rpt.exec_type.name,
-                rpt.venue,
-                exc,
-            )
-            out.note(order.order_id, f"refused {rpt.exec_type.name} from {rpt.venue}: {exc}")
-            out.to_clients.clear()
-            return out
-        child.exec_ids.add(rpt.exec_id)
-        if rpt.venue_order_id and rpt.venue_order_id != "NONE":
-            child.venue_order_id = rpt.venue_order_id
-        child.updated_ns = order.updated_ns = self.clock()
-        out.touch(order, child)
-        return out
-
-    def _apply_execution(
-        self, order: ClientOrder, child: ChildOrder, rpt: VenueExecution, out: Outcome
-    ) -> None:
-        """Compute every new status first, so an illegal transition leaves nothing half-applied."""
-        et = rpt.exec_type
-        if et is ExecType.NEW:
-            child_next = next_status(child.status, Event.ACKNOWLEDGED)
-            pp = order.pending
-            if pp is not None and pp.replacement == child.child_id:  # an amend by cancel and new is done
-                child.status, child.ack_deadline_ns = child_next, None
-                self._finish_replace(order, out)
-                return
-            first_ack = order.status is OrdStatus.PENDING_NEW
-            parent_next = next_status(order.status, Event.ACKNOWLEDGED) if first_ack else order.status
-            child.status, child.ack_deadline_ns = child_next, None
-            order.status = parent_next
-            if first_ack:
-                out.to_clients.append(execution_report(order, self.ids.exec_id(), ExecType.NEW))
-            return
-
-        if et is ExecType.TRADE:
-            if not rpt.last_qty or rpt.last_px is None:
-                raise IllegalTransition(child.status, Event.PARTIALLY_FILLED)
-            child_cum = child.fills.cum_qty + rpt.last_qty
-            parent_cum = order.fills.cum_qty + rpt.last_qty
-            child_next = next_status(
-                child.status, Event.FILLED if child_cum >= child.qty else Event.PARTIALLY_FILLED
-            )
-            parent_next = next_status(
-                order.status, Event.FILLED if parent_cum >= order.qty else Event.PARTIALLY_FILLED
-            )
-            child.fills.add(rpt.last_qty, rpt.last_px)
-            order.fills.add(rpt.last_qty, rpt.last_px)
-            child.status, child.ack_deadline_ns = child_next, None
-            order.status = parent_next
-            if child.status.is_terminal:
-                child.pending = None
-            # A pending cancel/replace stays: the venue answers it with a "too late" reject.
-            out.to_clients.append(
-                execution_report(
-                    order,
-                    self.ids.exec_id(),
-                    ExecType.TRADE,
-                    last_qty=rpt.last_qty,
-                    last_px=rpt.last_px,
-                    last_mkt=rpt.venue,
-                )
-            )
-            position, change = self.pretrade.on_fill(order, rpt.last_qty, rpt.last_px)
-            out.positions.append(position)
-            self.state_changed(change, out)
-            return
-
-        if et in _TERMINAL_EVENTS:
-            event = _TERMINAL_EVENTS[et]
-            child_next = next_status(child.status, event)
-            others_done = all(c.status.is_terminal for c in order.children if c is not child)
-            parent_next = next_status(order.status, event) if others_done else order.status
-            cp = child.pending
-            killed = cp is not None and cp.unsolicited
-            asked = cp is not None and cp.kind is OrdStatus.PENDING_CANCEL
-            if asked:
-                child.cl_ord_id = cp.cl_ord_id
-            child.status = child_next
-            child.pending, child.ack_deadline_ns = None, None
-            if (
-                asked
-                and cp.replacing
-                and et is ExecType.CANCELED
-                and self._replace_by_new(order, child, cp, out)
-            ):
-                return
-            # A resting child the venue canceled on its own (not IOC/FOK remainders, not our
-            # cancels): its remainder goes elsewhere when routing says so.
-            resting = child.tif in (TimeInForce.DAY, TimeInForce.GTC)
-            if not asked and resting and order.pending is None and self._reroute(order, child, out):
-                return
-            if not others_done:
-                return
-            pending = order.pending
-            order.status = parent_next
-            if (
-                pending is not None
-                and pending.kind is OrdStatus.PENDING_CANCEL
-                and not pending.unsolicited
-                and et is ExecType.CANCELED
-            ):  # the client's own cancel, confirmed
-                order.pending = None
-                orig = order.cl_ord_id
-                order.cl_ord_id = pending.cl_ord_id
-                out.to_clients.append(execution_report(order, self.ids.exec_id(), et, orig_cl_ord_id=orig))
-                return
-            if pending is not None and pending.unsolicited:
-                order.pending = None
-            if killed or (pending is not None and pending.unsolicited):
-                text = (
-                    pending.reason if pending is not None else None
-                ) or "canceled by the gateway's kill switch"
-            else:
-                text = f"{rpt.venue}: {rpt.text}" if rpt.text else f"{et.name.lower()} by {rpt.venue}"
-            order.text = text
-            out.to_clients.append(execution_report(order, self.ids.exec_id(), et, text=text))
-            if order.pending is not None:  # the client's replace can no longer happen: say so now
-                self._refuse_pending(
-                    order, CxlRejReason.TOO_LATE, f"order is already {order.status.name.lower()}", out
-                )
-            return
-
-        if et is ExecType.REPLACED:
-            cp = child.pending
-            if cp is None or cp.kind is not OrdStatus.PENDING_REPLACE:
-                raise IllegalTransition(child.status, Event.REPLACED)
-            child_event = Event.REPLACED_TO_FILLED if cp.qty <= child.fills.cum_qty else Event.REPLACED
-            child_next = next_status(child.status, child_event)
-            pp = order.pending
-            parent_next = order.status
-            if pp is not None and pp.kind is OrdStatus.PENDING_REPLACE:
-                parent_event = Event.REPLACED_TO_FILLED if pp.qty <= order.fills.cum_qty else Event.REPLACED
-                parent_next = next_status(order.status, parent_event)
-            child.qty, child.price, child.cl_ord_id = cp.qty, cp.price, cp.cl_ord_id
-            child.ord_type, child.tif = cp.ord_type or child.ord_type, cp.tif or child.tif
-            child.status, child.pending = child_next, None
-            if pp is None or pp.kind is not OrdStatus.PENDING_REPLACE:
-                return
-            orig = order.cl_ord_id
-            order.qty, order.price, order.cl_ord_id = pp.qty, pp.price, pp.cl_ord_id
-            order.ord_type, order.tif = pp.ord_type or order.ord_type, pp.tif or order.tif
-            order.status, order.pending = parent_next, None
-            out.to_clients.append(
-                execution_report(order, self.ids.exec_id(), ExecType.REPLACED, orig_cl_ord_id=orig)
-            )
-            return
-
-        if et is ExecType.REJECTED:
-            child.status = next_status(child.status, Event.REJECTED)
-            child.ack_deadline_ns, child.pending = None, None
-            self.state_changed(self.pretrade.on_venue_reject(order.session), out)
-            text = f"{rpt.venue} rejected the order: {rpt.text or 'no reason given'}"
-            out.note(order.order_id, f"child {child.cl_ord_id}: {text}")
-            if self._reroute(order, child, out) or any(c.is_open for c in order.children):
-                return
-            if order.status is OrdStatus.PENDING_NEW:  # nothing anywhere was acknowledged
-                order.status = next_status(order.status, Event.REJECTED)
-                order.text = text
-                reason = _rej_reason(rpt.ord_rej_reason)
-                out.to_clients.append(
-                    execution_report(
-                        order, self.ids.exec_id(), ExecType.REJECTED, ord_rej_reason=reason, text=text
-                    )
-                )
-            else:  # other venues took part of it: the rest is done
-                order.status = next_status(order.status, Event.CANCELED)
-                order.text = f"remainder canceled: {text}"
-                out.to_clients.append(
-                    execution_report(order, self.ids.exec_id(), ExecType.CANCELED, text=order.text)
-                )
-            if order.pending is not None:
-                self._refuse_pending(
-                    order, CxlRejReason.TOO_LATE, f"order is already {order.status.name.lower()}", out
-                )
-            return
-
-        # PendingNew/PendingCancel/PendingReplace/OrderStatus from a venue carry no change
-        # for the client; reconciliation (recovery) reads status reports separately.
-        out.note(order.order_id, f"{rpt.venue} {et.name} for {child.cl_ord_id}: no change")
-
-    @_settles
-    def venue_cancel_reject(self, rej: VenueCancelReject) -> Outcome:
-        out = Outcome()
-        child = self._child_for(rej.venue, rej.cl_ord_id, rej.orig_cl_ord_id)
-        if child is None:
-            out.note(None, f"{rej.venue} cancel reject for unknown order {rej.cl_ord_id}")
-            return out
-        order = self.orders[child.parent_id]
-        refused, child.pending = child.pending, None
-        pending = order.pending
-        order.updated_ns = child.updated_ns = self.clock()
-        out.touch(order, child)
-        venue_text = f"{rej.venue}: {rej.text}" if rej.text else f"refused by {rej.venue}"
-        if pending is None:
-            out.note(order.order_id, f"cancel reject from {rej.venue} with nothing pending: {venue_text}")
-            return out
-        if pending.unsolicited:  # the kill switch's own cancel: the client asked nothing
-            order.pending = None
-            out.note(order.order_id, f"kill-switch cancel refused: {venue_text}")
-            log.error("%s: kill-switch cancel refused: %s", order.order_id, venue_text)
-            return out
-        if order.status.is_terminal or rej.reason == CxlRejReason.TOO_LATE:
-            reason = CxlRejReason.TOO_LATE
-        elif rej.reason == CxlRejReason.UNKNOWN_ORDER:
-            reason = CxlRejReason.UNKNOWN_ORDER
-        else:
-            reason = CxlRejReason.BROKER_OPTION
-        self._refuse_pending(order, reason, venue_text, out)
-        halted = self.pretrade.states.effective(order.session, child.venue)[0] is TradingState.HALTED
-        if halted and child.is_open and refused is not None and refused.kind is OrdStatus.PENDING_CANCEL:
-            # The kill switch left this order to the client's own cancel, which the venue refused.
-            self._kill(order, [child], out, "kill switch (the client's cancel was refused)")
-        return out
-
-    def _refuse_pending(self, order: ClientOrder, reason: CxlRejReason, text: str, out: Outcome) -> None:
-        """Answer the client's pending cancel or replace with an OrderCancelReject, and drop it."""
-        pending, order.pending = order.pending, None
-        response_to = (
-            CxlRejResponseTo.CANCEL if pending.kind is OrdStatus.PENDING_CANCEL else CxlRejResponseTo.REPLACE
-        )
-        out.to_clients.append(
-            cancel_reject(
-                order.session, order, pending.cl_ord_id, pending.orig_cl_ord_id, response_to, reason, text
-            )
-        )
-        out.note(order.order_id, f"{response_to.name.lower()} refused: {text}")
-
-    # ------------------------------------------------------------ trading state
-
-    @staticmethod
-    def state_changed(change: StateChange | None, out: Outcome) -> None:
-        if change is not None:
-            out.state_changes.append(change)
-            out.note(
-                None,
-                f"trading state {change.scope} {change.target or ''} -> {change.state.name}: {change.reason}",
-            )
-            log.warning(
-                "trading state %s %s -> %s: %s",
-                change.scope,
-                change.target or "",
-                change.state.name,
-                change.reason,
-            )
-
-    @_settles
-    def kill_switch(self, engage: bool, scope: str, target: str | None = None, reason: str = "") -> Outcome:
-        """Engage: HALTED in scope and every working order in it canceled at its venues.
-
-        Release: back to ACTIVE; nothing is resent. ``scope`` is "global", "client" or "venue".
-        """
-        out = Outcome()
-        if not engage:
-            self.state_changed(
-                self.pretrade.states.set(scope, target, TradingState.ACTIVE, reason or "released"), out
-            )
-            return out
-        self.state_changed(
-            self.pretrade.states.set(scope, target, TradingState.HALTED, reason or "kill switch"), out
-        )
-        for order in self.open_orders():
-            if scope == "client" and order.session != target:
-                continue
-            # Every open child but those with a cancel already in flight (if the venue refuses
-            # that one, venue_cancel_reject cancels again while the scope is halted).
-            children = [
-                c
-                for c in order.children
-                if c.is_open
-                and not (c.pending and c.pending.kind is OrdStatus.PENDING_CANCEL)
-                and (scope != "venue" or c.venue == target)
-            ]
-            if children:
-                self._kill(order, children, out, f"kill switch ({scope} {target or ''})")
-        return out
-
-    def _kill(
-        self,
-        order: ClientOrder,
-        children: list[ChildOrder],
-        out: Outcome,
-        why: str,
-        reason: str | None = None,
-    ) -> None:
-        """Cancel ``children`` at their venues on the gateway's own account; ``reason`` is what the
-        client's Canceled report will say (default: the kill switch)."""
-        if order.pending is None and len(children) == sum(c.is_open for c in order.children):
-            order.pending = PendingChange(
-                OrdStatus.PENDING_CANCEL,
-                order.cl_ord_id,
-                order.cl_ord_id,
-                deadline_ns=self.clock() + self.ack_timeout_ns,
-                unsolicited=True,
-                reason=reason,
-            )
-            self._register(order)
-        for child in children:
-            self._cancel_child(child, out, unsolicited=True)
-        order.updated_ns = self.clock()
-        out.touch(order)
-        out.canceled.append(order.order_id)
-        out.note(order.order_id, f"{why}: cancel sent to {', '.join(sorted({c.venue for c in children}))}")
-
-    @_settles
-    def cancel_client_orders(self, session: str, include_gtc: bool, reason: str) -> Outcome:
-        """Cancel-on-disconnect: every working order of ``session`` (GTC ones only if asked)."""
-        out = Outcome()
-        for order in self.open_orders():
-            if order.session != session or order.pending is not None:
-                continue
-            if order.tif is TimeInForce.GTC and not include_gtc:
-                continue
-            children = [c for c in order.children if c.is_open and c.pending is None]
-            if children:
-                self._kill(order, children, out, reason, reason)
-        return out
-
-    # ------------------------------------------------------------ timers
-
-    @_settles
-    def check_timeouts(self, now_ns: int) -> Outcome:
-        """Reject orders whose venue never acknowledged them (and pull them from the venue);
-        refuse cancels and replaces the venue never answered, so no order stays pending."""
-        out = Outcome()
-        for order in list(self._awaiting_ack.values()):
-            if order.status is not OrdStatus.PENDING_NEW:
-                del self._awaiting_ack[order.order_id]  # acknowledged (or rejected) since
-                continue
-            for child in order.children:
-                if child.ack_deadline_ns is None or child.ack_deadline_ns > now_ns:
-                    continue
-                child.ack_deadline_ns = None
-                child.status = OrdStatus.REJECTED
-                child.updated_ns = now_ns
-                out.touch(child)
-                if child.venue in self.venues_up:
-                    out.to_venues.append(
-                        CancelChildOrder(
-                            child.venue,
-                            self.ids.child_cl_ord_id(),
-                            child.cl_ord_id,
-                            child.venue_order_id,
-                            child.symbol,
-                            child.side,
-                            child.qty,
-                        )
-                    )
-            if all(c.status.is_terminal for c in order.children):
-                secs = self.ack_timeout_ns / 1e9
-                self._reject(
-                    order,
-                    OrdRejReason.OTHER,
-                    f"no acknowledgement from {order.children[0].venue} within {secs:g}s; cancel sent",
-                    out,
-                )
-        for order in list(self._awaiting_change.values()):
-            pending = order.pending
-            if pending is None or pending.deadline_ns is None:
-                del self._awaiting_change[order.order_id]  # answered since
-                continue
-            if pending.deadline_ns > now_ns:
-                continue
-            del self._awaiting_change[order.order_id]
-            order.updated_ns = now_ns
-            venues = sorted({c.venue for c in order.children if c.pending is not None})
-            for child in order.children:
-                child.pending = None  # its ClOrdIDs stay known: a late answer is still matched
-                out.touch(child)
-            out.touch(order)
-            secs = self.ack_timeout_ns / 1e9
-            text = f"no answer from {', '.join(venues) or 'the venue'} within {secs:g}s; order unchanged"
-            if pending.unsolicited:  # the kill switch's own cancel: the client asked nothing
-                order.pending = None
-                out.note(order.order_id, f"kill-switch cancel timed out: {text}")
-                log.error("%s: kill-switch cancel unanswered: %s", order.order_id, text)
-                continue
-            self._refuse_pending(order, CxlRejReason.BROKER_OPTION, text, out)
-        return out
-
-
-def _rej_reason(value: str | None) -> OrdRejReason:
-    try:
-        return OrdRejReason(value) if value is not None else OrdRejReason.OTHER
-    except ValueError:
-        return OrdRejReason.OTHER
