@@ -3,6 +3,7 @@ timeouts, and the simulated venue's status answers."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -44,14 +45,24 @@ def test_order_the_venue_never_acknowledges_is_rejected_after_the_timeout(tmp_pa
         gw.stop()
 
 
-def test_simulated_venue_answers_order_mass_status_request(tmp_path):
-    config = write_config(tmp_path, sim_a=False)
+@contextlib.contextmanager
+def as_the_gateway_to_a_standalone_sim(root):
+    """``fixgw venue-sim`` for SIM-A, and a FIX session to it under the gateway's CompIDs."""
+    config = write_config(root, sim_a=False)
     venue = Process("venue-sim", "--config", str(config), "SIM-A")
     try:
         venue.wait_for_log("simulated venue SIM-A")
         cfg = load_config(config).venues["SIM-A"]
         gw_side = FixClient(HOST, cfg.port, cfg.gateway_comp_id, cfg.comp_id, cfg.begin_string)
         gw_side.logon(reset_seq=True)
+        yield gw_side
+        gw_side.logout()
+    finally:
+        venue.stop()
+
+
+def test_simulated_venue_answers_order_mass_status_request(tmp_path):
+    with as_the_gateway_to_a_standalone_sim(tmp_path) as gw_side:
         first = gw_side.new_order("TA02", "buy", 10, "1")
         second = gw_side.new_order("TA02", "sell", 4, "9")
         for cl in (first, second):
@@ -66,27 +77,15 @@ def test_simulated_venue_answers_order_mass_status_request(tmp_path):
         assert [field(r, 911) for r in reports] == ["2", "2"]
         assert [field(r, 912) for r in reports] == ["N", "Y"]
         assert {field(r, 150) for r in reports} == {"I"}
-        gw_side.logout()
-    finally:
-        venue.stop()
 
 
 def test_simulated_venue_cancel_confirmation_names_the_original_order(tmp_path):
-    config = write_config(tmp_path, sim_a=False)
-    venue = Process("venue-sim", "--config", str(config), "SIM-A")
-    try:
-        venue.wait_for_log("simulated venue SIM-A")
-        cfg = load_config(config).venues["SIM-A"]
-        gw_side = FixClient(HOST, cfg.port, cfg.gateway_comp_id, cfg.comp_id, cfg.begin_string)
-        gw_side.logon(reset_seq=True)
+    with as_the_gateway_to_a_standalone_sim(tmp_path) as gw_side:
         cl = gw_side.new_order("TA03", "buy", 10, "1")
         report_for(gw_side, cl, exec_type("0"))
         cxl = gw_side.cancel(cl, "TA03", "buy", 10)
         done = report_for(gw_side, cxl, exec_type("4"))
         assert [field(done, t) for t in (39, 41, 151)] == ["4", cl, "0"]
-        gw_side.logout()
-    finally:
-        venue.stop()
 
 
 def test_resent_new_order_is_answered_with_its_status_and_never_sent_twice(gateway, gateway_config, sym_a):
