@@ -55,6 +55,7 @@ from gateway.orders.messages import (
 )
 from gateway.orders.model import ZERO
 from gateway.orders.reports import cancel_reject, reject_unknown
+from gateway.reconcile import Reconciler
 from gateway.risk.pretrade import PreTrade
 from gateway.risk.trading_state import TradingState
 from gateway.routing.router import Router
@@ -166,6 +167,7 @@ class Gateway:
         )
         self.core.router.breaker_open = self.flow.breaker_open
         self.core.router.headroom = self.flow.headroom
+        self.reconciler = Reconciler(self, self._reconciled)
         self.control = ControlServer(cfg.sessions_dir / "control.sock", self.on_control)
         self.loop.engines.append(self.control)
         self._announced_ready = False
@@ -326,6 +328,7 @@ class Gateway:
         elif side == "venue":
             self.core.set_venue_up(name, True)
             self.flow.on_session(name, True)
+            self.reconciler.start(name)
             if self.cfg.venues[name].market_data.enabled and name not in self.md_sessions:
                 self._subscribe_market_data(name, self.venue_sessions[name])
             if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
@@ -410,6 +413,9 @@ class Gateway:
         if isinstance(report, VenueCancelReject):
             outcome = self.core.venue_cancel_reject(report)
         else:
+            if self.reconciler.on_report(name, message, report):
+                self.journal.write([self._event("venue_in", None, name, msg_type, inbound)], [])
+                return
             child = self.core.child_for(name, report.cl_ord_id, report.orig_cl_ord_id)
             first = child is not None and child.status is OrdStatus.PENDING_NEW
             sent_ns = (
@@ -539,6 +545,9 @@ class Gateway:
             )  # fmt: skip
             outcome = self.core.venue_execution(canceled)
             self._dispatch(outcome, self._event("state", None, venue, None, "venue cancels on disconnect"))
+
+    def _reconciled(self, outcome: Outcome, venue: str, text: str) -> None:
+        self._dispatch(outcome, self._event("state", None, venue, None, f"reconcile: {text}"))
 
     def _venue_refused(self, cmd: VenueCommand, why: str) -> None:
         """A message the gateway never sent (rate limit, disconnect): the core hears a rejection."""

@@ -80,6 +80,14 @@ def _terms(msg: fix.Message, cmd: SendChildOrder | ReplaceChildOrder) -> None:
     msg.setField(t.TimeInForce, cmd.tif.value)
 
 
+def encode_mass_status_request(req_id: str) -> fix.Message:
+    """OrderMassStatusRequest for every order of the session (FIX 4.4 and later)."""
+    msg = new_message("AF")
+    msg.setField(t.MassStatusReqID, req_id)
+    msg.setField(t.MassStatusReqType, "7")  # all orders
+    return msg
+
+
 _EXEC_TYPE_42 = {"1": ExecType.TRADE, "2": ExecType.TRADE}
 
 

@@ -343,6 +343,7 @@ _VENUE_KEYS = (
     "circuit_breaker",
     "cancel_on_disconnect",
     "supports_replace",
+    "reconcile",
 )
 _SIMULATOR_KEYS = (
     "enabled",
@@ -903,6 +904,7 @@ def _venue(path: Path, home: Path, gateway_comp_id: str, instruments: dict[str, 
         circuit_breaker=_circuit_breaker(sec),
         cancel_on_disconnect=sec.boolean("cancel_on_disconnect", False),
         supports_replace=sec.boolean("supports_replace", True),
+        reconcile=_reconcile_mode(sec),
     )
 
 
@@ -1112,3 +1114,12 @@ def _cancel_on_disconnect(sec: _Section) -> CancelOnDisconnect | None:
         include_gtc=cod.boolean("include_gtc", False),
         on_logout=cod.boolean("on_logout", False),
     )
+
+
+def _reconcile_mode(sec: _Section) -> str:
+    mode = sec.get("reconcile", "auto")
+    if mode not in ("auto", "mass", "per_order", "off"):
+        sec.fail(f"expected one of: auto, mass, per_order, off, got {_show(mode)}", "reconcile")
+    if mode == "mass" and sec.raw.get("fix_version") in ("4.2", 4.2):
+        sec.fail("FIX 4.2 has no OrderMassStatusRequest: use per_order", "reconcile")
+    return mode

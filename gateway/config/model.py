@@ -404,6 +404,13 @@ class VenueConfig(SessionConfig):
     circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
     cancel_on_disconnect: bool = False  # the venue cancels this session's orders when it drops
     supports_replace: bool = True  # takes OrderCancelReplaceRequest; if not, amend = cancel + new
+    reconcile: str = "auto"  # on logon: mass | per_order | off; auto: mass, or per_order for FIX 4.2
+
+    @property
+    def reconcile_mode(self) -> str:
+        if self.reconcile == "auto":
+            return "per_order" if self.begin_string == "FIX.4.2" else "mass"
+        return self.reconcile
 
     @property
     def simulated(self) -> bool:

@@ -37,6 +37,16 @@ class Outcome:
     def note(self, order_id: str | None, text: str) -> None:
         self.notes.append((order_id, text))
 
+    def merge(self, other: Outcome) -> None:
+        """Add what ``other`` caused, in order (several synthetic reports make one outcome)."""
+        self.to_clients += other.to_clients
+        self.to_venues += other.to_venues
+        self.touch(*other.changed)
+        self.notes += other.notes
+        self.positions += other.positions
+        self.state_changes += other.state_changes
+        self.canceled += other.canceled
+
 
 def settles(handler):
     """Every public handler ends by bringing the risk aggregates in line with what changed."""

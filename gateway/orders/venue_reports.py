@@ -22,7 +22,7 @@ from gateway.orders.messages import (
     VenueCancelReject,
     VenueExecution,
 )
-from gateway.orders.model import ChildOrder, ClientOrder, PendingChange
+from gateway.orders.model import ZERO, ChildOrder, ClientOrder, PendingChange
 from gateway.orders.outcome import Outcome, settles
 from gateway.orders.reports import cancel_reject, execution_report
 from gateway.orders.state import Event, IllegalTransition, next_status
@@ -110,6 +110,10 @@ class VenueReports:
         order = self.orders[child.parent_id]
         if rpt.exec_id in child.exec_ids:
             out.note(order.order_id, f"{rpt.venue} ExecID {rpt.exec_id} already applied: ignored")
+            return out
+        if rpt.exec_type is ExecType.TRADE and 0 < rpt.cum_qty <= child.fills.cum_qty:
+            # The venue's own CumQty says this fill is counted (reconciliation applied it first).
+            out.note(order.order_id, f"{rpt.venue} fill to CumQty {rpt.cum_qty} already counted: ignored")
             return out
         try:
             self._apply_execution(order, child, rpt, out)
@@ -344,6 +348,66 @@ class VenueReports:
             )
         )
         out.note(order.order_id, f"{response_to.name.lower()} refused: {text}")
+
+    # ------------------------------------------------------------ reconciliation
+
+    def reconcile_child(self, child: ChildOrder, status: VenueExecution | None) -> Outcome:
+        """Bring a child in line with what its venue says now (after a restart or a reconnect
+        whose resend did not cover everything). ``status`` None: the venue does not know it.
+
+        Missing events go through the normal path as reports from the venue, so the client
+        hears them exactly as it would have: the acknowledgement, the missed quantity as one
+        fill at the price that makes the venue's average, then any end (canceled, expired).
+        ExecIDs are derived from the venue's state, so reconciling twice applies nothing twice.
+        """
+        out = Outcome()
+        if not child.is_open:
+            return out
+        venue, order_id = child.venue, child.parent_id
+        unknown = status is None or (
+            status.ord_status is OrdStatus.REJECTED and status.venue_order_id in ("", "NONE")
+        )
+        if unknown:
+            et = ExecType.REJECTED if child.status is OrdStatus.PENDING_NEW else ExecType.CANCELED
+            out.merge(self.venue_execution(VenueExecution(
+                venue, child.cl_ord_id, None, "NONE", f"RECON-{child.cl_ord_id}-unknown", et,
+                OrdStatus(et.value), child.fills.cum_qty, ZERO, child.fills.avg_px,
+                text="the venue does not know the order",
+            )))  # fmt: skip
+            out.note(order_id, f"reconcile: {venue} does not know {child.cl_ord_id}")
+            return out
+        vid = status.venue_order_id
+        if child.status is OrdStatus.PENDING_NEW:
+            out.merge(self.venue_execution(VenueExecution(
+                venue, child.cl_ord_id, None, vid, f"RECON-{vid}-ack", ExecType.NEW, OrdStatus.NEW, ZERO,
+                child.qty, ZERO,
+            )))  # fmt: skip
+        missed = status.cum_qty - child.fills.cum_qty
+        if missed > 0:
+            px = (status.cum_qty * status.avg_px - child.fills.notional) / missed
+            out.merge(self.venue_execution(VenueExecution(
+                venue, child.cl_ord_id, None, vid, f"RECON-{vid}-{status.cum_qty}", ExecType.TRADE,
+                status.ord_status, status.cum_qty, status.leaves_qty, status.avg_px,
+                last_qty=missed, last_px=px,
+            )))  # fmt: skip
+        ended = _RECONCILED_ENDS.get(status.ord_status)
+        if ended is not None and child.is_open:
+            out.merge(self.venue_execution(VenueExecution(
+                venue, child.cl_ord_id, None, vid, f"RECON-{vid}-{ended.value}", ended, status.ord_status,
+                status.cum_qty, ZERO, status.avg_px, text=f"{status.ord_status.name.lower()} at the venue",
+            )))  # fmt: skip
+        out.note(
+            order_id,
+            f"reconciled {child.cl_ord_id} with {venue}: {status.ord_status.name}, cum {status.cum_qty}",
+        )
+        return out
+
+
+_RECONCILED_ENDS = {
+    OrdStatus.CANCELED: ExecType.CANCELED,
+    OrdStatus.EXPIRED: ExecType.EXPIRED,
+    OrdStatus.DONE_FOR_DAY: ExecType.DONE_FOR_DAY,
+}
 
 
 def _rej_reason(value: str | None) -> OrdRejReason:

@@ -59,7 +59,16 @@ from gateway.config import GatewayConfig, VenueConfig
 from gateway.fix.application import GuardedApplication
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.settings import simulator_settings
-from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus
+from gateway.orders.enums import (
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+    Side,
+    TimeInForce,
+)
 from gateway.orders.ids import base36
 from gateway.orders.messages import (
     CancelOrder,
@@ -304,7 +313,22 @@ class SimVenue(GuardedApplication):
         return self._execution_report(order, ExecType.ORDER_STATUS)
 
     def _mass_status(self, req_id: str, owner: str, session_id: fix.SessionID) -> None:
-        orders = self.book.orders(owner, open_only=True)
+        """Every order of the session today, done ones too (MassStatusReqType 7); with none, one
+        report with TotNumReports 0 so the requester knows the answer is complete."""
+        orders = self.book.orders(owner)
+        if not orders:
+            none = SimOrder(
+                "NONE", owner, "NONE", "NONE", Side.BUY, OrdType.LIMIT, None, ZERO, TimeInForce.DAY,
+                status=OrdStatus.REJECTED,
+            )  # fmt: skip
+            msg = encode_execution_report(
+                self._execution_report(none, ExecType.ORDER_STATUS, text="no orders"), self.venue.begin_string
+            )
+            msg.setField(t.MassStatusReqID, req_id)
+            msg.setField(t.TotNumReports, "0")
+            msg.setField(t.LastRptRequested, "Y")
+            fix.Session.sendToTarget(msg, session_id)
+            return
         for i, order in enumerate(orders, 1):
             msg = encode_execution_report(
                 self._execution_report(order, ExecType.ORDER_STATUS), self.venue.begin_string

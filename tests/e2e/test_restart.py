@@ -5,6 +5,7 @@ reaches the client with correct cumulative quantities. SIM-A runs as its own
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
@@ -69,6 +70,38 @@ def test_open_order_fills_after_gateway_restart(tmp_path, how, store):
         assert [field(fill, t) for t in (32, 14, 151, 39, 6)] == ["60", "100", "0", "2", "20"]
         c1.logout()
         c2.logout()
+    finally:
+        gw.stop()
+        venue.stop()
+
+
+def test_fill_the_gateway_missed_while_down_comes_back_by_reconciliation(tmp_path):
+    """The venue resets sequence numbers on logon, so it never resends what the gateway missed;
+    it acknowledges late, so the fill happens while the gateway is dead. Only reconciliation
+    (OrderMassStatusRequest on logon) can bring it back."""
+    config = write_config(tmp_path, sim_a=False, ack_timeout_s=20)
+    venue_file = tmp_path / "venues" / "SIM-A.yaml"
+    text = venue_file.read_text().replace("ack_delay_ms: 0", "ack_delay_ms: 1500")
+    venue_file.write_text(text + "reset_on_logon: true\n")
+    venue = Process("venue-sim", "--config", str(config), "SIM-A")
+    venue.wait_for_log("simulated venue SIM-A")
+    gw = start_gateway(config)
+    try:
+        c1 = connect(config, "CLIENT1", reset=False)
+        cl = c1.new_order("AAPL", "buy", 50, "190.05")  # marketable against the seeded 190.01 ask
+        time.sleep(0.4)  # the child order is journaled and sent; the venue sits on it for 1.5 s
+        gw.kill()
+        c1.close()
+        venue.wait_for_log("logged out")
+        time.sleep(1.5)  # the venue fills it now, with nobody to tell
+        gw = start_gateway(config)
+        gw.wait_for_log("reconciled with SIM-A")
+        c1.logon()
+        fill = report_for(c1, cl, exec_type("F"), timeout=5)
+        assert [field(fill, t) for t in (39, 32, 31, 14, 151, 6, 30)] == [
+            "2", "50", "190.01", "50", "0", "190.01", "SIM-A",
+        ]  # fmt: skip
+        c1.logout()
     finally:
         gw.stop()
         venue.stop()
