@@ -34,7 +34,7 @@ from gateway.control import ControlServer
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, market_data_session_id, session_id
-from gateway.journal import EventRecord, Journal
+from gateway.journal import EventRecord, Journal, JournalError
 from gateway.latency import LatencyRecorder
 from gateway.marketdata.book import MarketData
 from gateway.orders.core import OrderCore, Outcome
@@ -173,6 +173,8 @@ class Gateway:
         self._announced_ready = False
         self.latency = LatencyRecorder()
         self._clean_logout: set[str] = set()  # clients that sent Logout (not a dropped connection)
+        self.journal_ok = True  # False: the journal cannot be written, so no new orders are taken
+        self._next_probe = 0.0
         self._session_epoch: dict[str, int] = {}  # bumped on each logon: stale timers do nothing
 
     # ------------------------------------------------------------ lifecycle
@@ -386,6 +388,8 @@ class Gateway:
             decode = DECODERS.get(msg_type)
             if decode is None:
                 raise fix.UnsupportedMessageType()
+            if self._refuse_while_journal_down(name, msg_type, message):
+                return
             try:
                 cmd = decode(message)
             except CodecError as exc:
@@ -480,7 +484,42 @@ class Gateway:
         out.note(None, f"{session} {msg_type} refused: {text}")
         return out
 
+    def _journal_failed(self, exc: Exception) -> None:
+        if self.journal_ok:
+            log.critical("journal cannot be written (%s): not accepting new orders until it can", exc)
+        self.journal_ok = False
+
+    def _probe_journal(self) -> None:
+        """At most every 2 s: a probe of a locked database holds the engine thread for its timeout."""
+        now = time.monotonic()
+        if now < self._next_probe:
+            return
+        self._next_probe = now + 2.0
+        try:
+            self.journal.set_meta("journal_probe", str(time.time_ns()))
+        except JournalError:
+            return
+        self.journal_ok = True
+        log.warning("journal writable again: accepting new orders")
+
+    def _refuse_while_journal_down(self, name: str, msg_type: str, message: fix.Message) -> bool:
+        """No new order or amend is taken unless it can be journaled first (cancels still go)."""
+        if self.journal_ok or msg_type not in ("D", "G"):
+            return False
+        text = "journal unavailable: not accepting new orders or amends"
+        out = self._undecodable(name, msg_type, message, text)
+        begin_string = self.cfg.clients[name].begin_string
+        for report in out.to_clients:
+            if isinstance(report, ExecutionReport):
+                msg = encode_execution_report(report, begin_string)
+            else:
+                msg = encode_cancel_reject(report, begin_string)
+            fix.Session.sendToTarget(msg, self.client_sessions[name])
+        return True
+
     def _tick(self) -> None:
+        if not self.journal_ok:
+            self._probe_journal()
         self.flow.poll()
         outcome = self.core.check_timeouts(time.time_ns())
         if outcome.to_clients or outcome.to_venues or outcome.changed:
@@ -525,11 +564,17 @@ class Gateway:
             msg.getHeader().setField(t.BeginString, begin_string)
             venue_sends.append((cmd, msg))
             events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
-        if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
-            self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))
-        self.journal.write(
-            events, [to_record(o) for o in outcome.changed], [position_record(p) for p in outcome.positions]
-        )
+        try:
+            if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
+                self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))
+            self.journal.write(
+                events,
+                [to_record(o) for o in outcome.changed],
+                [position_record(p) for p in outcome.positions],
+            )
+        except JournalError as exc:
+            self._journal_failed(exc)
+            raise  # nothing of it is sent; the callback's guard answers the message
         for sid, msg in sends:
             fix.Session.sendToTarget(msg, sid)
         for cmd, msg in venue_sends:

@@ -227,6 +227,9 @@ class Journal:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             # One connection, one user thread at a time; allow construction on another thread.
             connect_args["check_same_thread"] = False
+            # A locked database fails a write after 1 s instead of SQLite's 5 s: the engine
+            # thread waits on it, and the gateway stops taking orders until it can write again.
+            connect_args["timeout"] = 1.0
 
         self._engine: Engine = create_engine(url, echo=echo, connect_args=connect_args)
         if self._dialect == "sqlite":
