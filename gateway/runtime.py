@@ -47,6 +47,7 @@ from gateway.orders.messages import (
     NewOrder,
     ReplaceChildOrder,
     ReplaceOrder,
+    RequestMassStatus,
     RequestStatus,
     SendChildOrder,
     VenueCancelReject,
@@ -72,6 +73,7 @@ _CLIENT_HANDLERS = {
     CancelOrder: OrderCore.cancel_order,
     ReplaceOrder: OrderCore.replace_order,
     RequestStatus: OrderCore.order_status,
+    RequestMassStatus: OrderCore.mass_status,
 }
 
 

@@ -29,6 +29,7 @@ from gateway.orders.messages import (
     ExecutionReport,
     NewOrder,
     ReplaceOrder,
+    RequestMassStatus,
     RequestStatus,
 )
 
@@ -95,11 +96,16 @@ def decode_status_request(msg: fix.Message) -> RequestStatus:
     )
 
 
+def decode_mass_status_request(msg: fix.Message) -> RequestMassStatus:
+    return RequestMassStatus(req_id=req(msg, t.MassStatusReqID))
+
+
 DECODERS = {
     "D": decode_new_order,
     "F": decode_cancel,
     "G": decode_replace,
     "H": decode_status_request,
+    "AF": decode_mass_status_request,
 }
 
 
@@ -144,6 +150,11 @@ def encode_execution_report(er: ExecutionReport, begin_string: str) -> fix.Messa
     msg.setField(t.AvgPx, fmt(er.avg_px))
     msg.setField(t.TransactTime, utc_timestamp())
     set_opt(msg, t.Text, er.text)
+    if er.mass_status is not None:
+        req_id, total, last = er.mass_status
+        msg.setField(t.MassStatusReqID, req_id)
+        msg.setField(t.TotNumReports, str(total))
+        msg.setField(t.LastRptRequested, "Y" if last else "N")
     return msg
 
 

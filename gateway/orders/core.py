@@ -11,6 +11,7 @@ This module holds client commands and routing; what venues report is applied in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 
@@ -22,6 +23,7 @@ from gateway.orders.enums import (
     OrdRejReason,
     OrdStatus,
     OrdType,
+    Side,
 )
 from gateway.orders.ids import IdGenerator
 from gateway.orders.messages import (
@@ -30,6 +32,7 @@ from gateway.orders.messages import (
     NewOrder,
     ReplaceChildOrder,
     ReplaceOrder,
+    RequestMassStatus,
     RequestStatus,
     SendChildOrder,
 )
@@ -520,6 +523,24 @@ class OrderCore(VenueReports, Controls):
             )
             return out
         out.to_clients.append(execution_report(order, self.ids.exec_id(), ExecType.ORDER_STATUS))
+        return out
+
+    def mass_status(self, session: str, cmd: RequestMassStatus) -> Outcome:
+        """Every working order of the session, from the gateway's own state (one report each)."""
+        out = Outcome()
+        self.pretrade.on_message(session)
+        working = [o for o in self.open_orders() if o.session == session]
+        for i, order in enumerate(working, 1):
+            er = execution_report(order, self.ids.exec_id(), ExecType.ORDER_STATUS)
+            out.to_clients.append(
+                dataclasses.replace(er, mass_status=(cmd.req_id, len(working), i == len(working)))
+            )
+        if not working:
+            none = reject_unknown(
+                session, self.ids.exec_id(), ExecType.ORDER_STATUS, "NONE", "NONE", Side.BUY,
+                OrdRejReason.OTHER, "no working orders",
+            )  # fmt: skip
+            out.to_clients.append(dataclasses.replace(none, mass_status=(cmd.req_id, 0, True)))
         return out
 
     # ------------------------------------------------------------ venue reports

@@ -67,7 +67,14 @@ class RequestStatus:
     order_id: str | None = None
 
 
-ClientCommand = NewOrder | CancelOrder | ReplaceOrder | RequestStatus
+@dataclass(frozen=True, slots=True)
+class RequestMassStatus:
+    """OrderMassStatusRequest: every working order of the session."""
+
+    req_id: str
+
+
+ClientCommand = NewOrder | CancelOrder | ReplaceOrder | RequestStatus | RequestMassStatus
 
 # ---------------------------------------------------------------- gateway -> client
 
@@ -98,6 +105,7 @@ class ExecutionReport:
     ord_rej_reason: OrdRejReason | None = None
     text: str | None = None
     account: str | None = None
+    mass_status: tuple[str, int, bool] | None = None  # (MassStatusReqID, TotNumReports, LastRptRequested)
 
 
 @dataclass(frozen=True, slots=True)

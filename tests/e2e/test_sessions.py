@@ -129,3 +129,28 @@ def test_cancel_on_disconnect_after_the_grace_period_but_not_for_gtc_or_a_quick_
         c1.logout()
     finally:
         gw.stop()
+
+
+def test_client_order_mass_status_request_is_answered_from_the_gateways_state(gateway, gateway_config, sym_a):
+    c1, c2 = connect(gateway_config, "CLIENT1"), connect(gateway_config, "CLIENT2")
+    try:
+        mine = [c1.new_order(sym_a, "buy", 3, "1"), c1.new_order(sym_a, "sell", 2, "99")]
+        for cl in mine:
+            assert field(report_for(c1, cl), 39) == "0"
+        other = c2.new_order(sym_a, "buy", 1, "1")
+        assert field(report_for(c2, other), 39) == "0"
+        req = FixMessage()
+        req.append_pair(35, "AF")
+        req.append_pair(584, "CMS1")
+        req.append_pair(585, "7")
+        c1.send(req)
+        reports = []
+        while not reports or field(reports[-1], 912) != "Y":
+            reports.append(c1.wait_for(lambda m: field(m, 584) == "CMS1", 5))
+        working = {field(r, 11) for r in reports}
+        assert set(mine) <= working and other not in working  # this session's orders only
+        assert {field(r, 150) for r in reports} == {"I"}
+        assert {field(r, 911) for r in reports} == {str(len(reports))}
+    finally:
+        c1.logout()
+        c2.logout()
