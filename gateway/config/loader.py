@@ -53,6 +53,7 @@ from .model import (
     RoutingConfig,
     Schedule,
     SeedSource,
+    SimFaults,
     SimulatorConfig,
     StoreConfig,
     VenueConfig,
@@ -354,6 +355,7 @@ _SIMULATOR_KEYS = (
     "reference_prices",
     "seed_from",
     "md_refresh_s",
+    "faults",
 )
 _SEED_SOURCE_KEYS = ("file", "format", "symbol", "as_symbol")
 
@@ -655,6 +657,7 @@ def _simulator(parent: _Section, home: Path) -> SimulatorConfig | None:
         reference_prices=prices,
         seed_from=_seed_sources(sec, home),
         md_refresh_s=sec.number("md_refresh_s", 1.0, lo=0.0),
+        faults=_sim_faults(sec),
     )
 
 
@@ -1123,3 +1126,15 @@ def _reconcile_mode(sec: _Section) -> str:
     if mode == "mass" and sec.raw.get("fix_version") in ("4.2", 4.2):
         sec.fail("FIX 4.2 has no OrderMassStatusRequest: use per_order", "reconcile")
     return mode
+
+
+def _sim_faults(sec: _Section) -> SimFaults:
+    if sec.raw.get("faults") is None:
+        return SimFaults()
+    f = sec.section("faults", ("duplicate_reports", "withhold_status", "drop_after_orders"))
+    drop = f.get("drop_after_orders", None)
+    return SimFaults(
+        duplicate_reports=f.number("duplicate_reports", 0.0, lo=0.0, hi=1.0),
+        withhold_status=f.boolean("withhold_status", False),
+        drop_after_orders=None if drop is None else f.integer("drop_after_orders", lo=1),
+    )

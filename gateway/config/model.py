@@ -237,6 +237,15 @@ class SeedSource:
 
 
 @dataclass(frozen=True, slots=True)
+class SimFaults:
+    """Misbehaviour a simulated venue injects so tests can show the gateway stays consistent."""
+
+    duplicate_reports: float = 0.0  # probability an ExecutionReport is sent twice (same ExecID)
+    withhold_status: bool = False  # OrderStatusRequest and OrderMassStatusRequest go unanswered
+    drop_after_orders: int | None = None  # drop the session after this many new orders
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatorConfig:
     """An in-process simulated venue; its book is seeded around ``reference_prices`` and ``seed_from``."""
 
@@ -249,6 +258,7 @@ class SimulatorConfig:
     reference_prices: dict[str, Decimal]
     seed_from: tuple[SeedSource, ...] = ()
     md_refresh_s: float = 1.0  # full market-data snapshot to subscribers this often (0: never)
+    faults: SimFaults = field(default_factory=lambda: SimFaults())
 
 
 @dataclass(frozen=True, slots=True)

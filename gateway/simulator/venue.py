@@ -3,8 +3,9 @@
 It speaks the venue's configured FIX version and answers NewOrderSingle, cancel,
 cancel/replace, OrderStatusRequest and OrderMassStatusRequest with the reports a
 real venue would send. Acknowledgement delay and random rejects are driven by a
-seeded RNG so runs repeat; later realism (latency models, disconnects, replay)
-plugs in around :meth:`SimVenue.handle`.
+seeded RNG so runs repeat. Faults (``simulator.faults``) make it misbehave on purpose:
+duplicated ExecutionReports, unanswered status requests, dropped sessions, so the
+gateway's dedupe, reconciliation timeouts and reconnects are tested against a real peer.
 
 It also publishes its books (:mod:`gateway.codec.marketdata`). A MarketDataRequest (V)
 subscribes the session: a snapshot (W) per symbol at once (aggregated top N levels, the
@@ -56,6 +57,7 @@ from gateway.codec.marketdata import (
     level_changes,
 )
 from gateway.config import GatewayConfig, VenueConfig
+from gateway.config.model import SimFaults
 from gateway.fix.application import GuardedApplication
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.settings import simulator_settings
@@ -128,6 +130,9 @@ class SimVenue(GuardedApplication):
         self.ack_delay_s = (sim.ack_delay_ms / 1000) if sim else 0.0
         self.reject_probability = sim.reject_probability if sim else 0.0
         self.rng = random.Random(sim.seed if sim else 0)
+        self.faults = sim.faults if sim else SimFaults()
+        self.fault_rng = random.Random((sim.seed if sim else 0) + 1)  # rejects repeat with faults on or off
+        self._new_orders = 0
         # Identifiers carry the start time, as a real venue's never repeat across its restarts.
         self.id_prefix = f"{venue.name}-{base36(time.time_ns() // 1_000_000)}-"
         self.book = MatchingEngine(order_id_prefix=self.id_prefix)
@@ -174,6 +179,9 @@ class SimVenue(GuardedApplication):
     def on_from_app(self, message: fix.Message, session_id: fix.SessionID) -> None:
         mt = msg_type(message)
         owner = session_id.toString()
+        if mt in ("AF", "H") and self.faults.withhold_status:
+            log.info("%s: fault: %s from %s left unanswered", self.name, mt, owner)
+            return
         if mt == "AF":
             self._mass_status(opt(message, t.MassStatusReqID) or "", owner, session_id)
             return
@@ -241,6 +249,19 @@ class SimVenue(GuardedApplication):
         else:
             return
         self._publish(events)
+        if isinstance(cmd, NewOrder):
+            self._maybe_drop(session_id)
+
+    def _maybe_drop(self, session_id: fix.SessionID) -> None:
+        """The ``drop_after_orders`` fault: cut the connection after every N new orders, as a
+        network or a venue failover would. Done from the loop, not inside QuickFIX's callback."""
+        every = self.faults.drop_after_orders
+        if every is None:
+            return
+        self._new_orders += 1
+        if self._new_orders % every == 0 and self.loop is not None:
+            log.info("%s: fault: dropping %s after %d new orders", self.name, session_id.toString(), every)
+            self.loop.call_later(0, lambda: _disconnect(session_id))
 
     def _publish(self, events: list[BookEvent], canceled_from: str | None = None) -> None:
         """Send each event's report to the session that owns the order (seeded liquidity has none).
@@ -370,6 +391,12 @@ class SimVenue(GuardedApplication):
         else:
             msg = report
         fix.Session.sendToTarget(msg, session_id)
+        if (
+            isinstance(report, ExecutionReport)
+            and self.faults.duplicate_reports
+            and self.fault_rng.random() < self.faults.duplicate_reports
+        ):
+            fix.Session.sendToTarget(msg, session_id)  # same ExecID: a duplicate, not a new event
 
     # ------------------------------------------------------------ market data
 
@@ -518,3 +545,9 @@ class SimulatorHost:
     def stop(self) -> None:
         if self.loop is not None:
             self.loop.stop()
+
+
+def _disconnect(session_id: fix.SessionID) -> None:
+    session = fix.Session.lookupSession(session_id)
+    if session is not None:
+        session.disconnect()

@@ -23,6 +23,7 @@ from gateway.config.model import (
     RoutingChoice,
     RoutingConfig,
     SeedSource,
+    SimFaults,
     VenueFees,
     VenueSymbol,
 )
@@ -150,6 +151,7 @@ def test_defaults_and_resolution(tree: Path) -> None:
     assert (sim.enabled, sim.ack_delay_ms, sim.reject_probability, sim.seed) == (True, 0, 0.0, 42)
     assert (sim.liquidity_levels, sim.liquidity_qty) == (5, Decimal(100))
     assert sim.reference_prices == {"AAPL": Decimal("190.10")}
+    assert sim.faults == SimFaults()  # a simulator misbehaves only when asked to
 
 
 def test_explicit_values(tree: Path) -> None:
@@ -323,6 +325,18 @@ def test_summary_masks_database_password(tree: Path) -> None:
             "reference_prices",
             "reject_probability: 1.5\n  reference_prices",
             "config/venues/SIM-A.yaml: simulator.reject_probability: must be <= 1",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "reference_prices",
+            "faults: {drop_after_orders: 0}\n  reference_prices",
+            "SIM-A.yaml: simulator.faults.drop_after_orders: expected a positive integer, got 0",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "reference_prices",
+            "faults: {reorder: true}\n  reference_prices",
+            "config/venues/SIM-A.yaml: simulator.faults: unknown key 'reorder'",
         ),
         (
             "config/venues/SIM-A.yaml",
