@@ -107,8 +107,8 @@ class Gateway:
             pretrade=PreTrade.from_config(cfg, time.time_ns, market=self.market),
             router=Router.from_config(cfg, self.market),
         )
-        orders, used, positions = restore(self.journal)
-        self.core.restore(orders, used, positions)
+        orders, done, used, positions = restore(self.journal)
+        self.core.restore(orders, used, positions, done)
         saved_states = self.journal.get_meta(TRADING_STATE_KEY)
         if saved_states:
             self.core.pretrade.states.restore(json.loads(saved_states))

@@ -104,11 +104,15 @@ class OrderCore(VenueReports, Controls):
         orders: Iterable[ClientOrder],
         used_cl_ord_ids: Iterable[tuple[str, str]],
         positions: Iterable[Position] = (),
+        done: Iterable[ClientOrder] = (),
     ) -> None:
-        """Rebuild from the journal: open orders, every ClOrdID already used, positions."""
+        """Rebuild from the journal: open orders, every ClOrdID already used, positions, and the
+        done orders, so a client asking after one it traded before the restart gets its status."""
         orders = list(orders)
         self._used_cl_ord_ids.update(used_cl_ord_ids)
         self.pretrade.restore(orders, positions)
+        for order in done:
+            self._register(order)
         for order in orders:
             self._register(order)
             for child in order.children:

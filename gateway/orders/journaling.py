@@ -43,8 +43,11 @@ def position_record(p: Position) -> PositionRecord:
     )
 
 
-def restore(journal: Journal) -> tuple[list[ClientOrder], set[tuple[str, str]], list[Position]]:
-    """Open parent orders with all their children, every (session, ClOrdID) ever used, positions."""
+def restore(
+    journal: Journal,
+) -> tuple[list[ClientOrder], list[ClientOrder], set[tuple[str, str]], list[Position]]:
+    """Open parent orders with all their children; done parents (without children, enough to
+    answer an OrderStatusRequest for them); every (session, ClOrdID) ever used; positions."""
     open_records = journal.open_orders()
     parents = [r for r in open_records if r.parent_id is None]
     orders = []
@@ -52,8 +55,11 @@ def restore(journal: Journal) -> tuple[list[ClientOrder], set[tuple[str, str]], 
         children = [ChildOrder.from_doc(c.doc) for c in journal.children(p.order_id)]
         orders.append(ClientOrder.from_doc(p.doc, children))
     used: set[tuple[str, str]] = set()
+    done = []
     for r in journal.orders(limit=10_000_000):
         if r.parent_id is None:
             used.update((r.session, c) for c in r.doc.get("cl_ord_ids", [r.cl_ord_id]))
+            if not r.is_open:
+                done.append(ClientOrder.from_doc(r.doc, []))
     positions = [Position.from_doc(r.doc) for r in journal.positions()]
-    return orders, used, positions
+    return orders, done, used, positions

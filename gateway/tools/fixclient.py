@@ -45,6 +45,7 @@ class FixClientTimeout(FixClientError):
 # Tags send() owns (always written by it) and other standard-header tags, which QuickFIX rejects
 # when they appear after a body field, so send() moves them in front of the body.
 _OWN_TAGS = frozenset({8, 9, 10, 34, 35, 49, 52, 56})
+_ADMIN_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
 _HEADER_TAGS = frozenset({43, 50, 57, 97, 115, 116, 122, 128, 129, 142, 143, 144, 145, 369, 1128, 1129})
 
 SIDES = {"buy": "1", "sell": "2", "short": "5"}
@@ -173,6 +174,7 @@ class FixClient:
         heartbeat_s: int = 30,
         timeout: float = 5.0,
         default_appl_ver_id: str = "9",
+        resend: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.sender_comp_id, self.target_comp_id = sender_comp_id, target_comp_id
@@ -181,6 +183,10 @@ class FixClient:
         self.timeout = timeout
         self.default_appl_ver_id = default_appl_ver_id  # FIXT.1.1 only: 9 = FIX50SP2
         self.next_out = 1  # kept across reconnects, like a real initiator's store
+        # resend=True keeps every application message sent and resends it (PossDupFlag=Y) when
+        # the peer asks, as a production initiator does; otherwise ResendRequests are gap-filled.
+        self.resend = resend
+        self._sent: dict[int, tuple[FixMessage, str]] = {}
         self.next_in = 1
         self.last_seq = 0  # MsgSeqNum of the last send(), to match Reject RefSeqNum(45)
         self._sock: socket.socket | None = None
@@ -282,7 +288,10 @@ class FixClient:
     def send(self, msg: FixMessage) -> int:
         """Send ``msg`` (35 plus body) with a fresh standard header; returns its MsgSeqNum."""
         seq = self.next_out
-        self._write(msg, seq)
+        now = _utc_now()
+        self._write(msg, seq, sending_time=now)
+        if self.resend and msg.message_type not in _ADMIN_TYPES:
+            self._sent[seq] = (msg, now)
         self.next_out += 1
         self.last_seq = seq
         return seq
@@ -445,12 +454,27 @@ class FixClient:
         raise FixClientError(text)
 
     def _gap_fill(self, begin: int) -> None:
-        """Answer a ResendRequest: we never resend, we gap-fill begin..next_out-1 (MsgSeqNum = begin)."""
-        if begin >= self.next_out:
-            return
-        now = _utc_now()
-        gap_fill = _message("4", (43, "Y"), (122, now), (123, "Y"), (36, self.next_out))
-        self._write(gap_fill, begin, sending_time=now)
+        """Answer a ResendRequest for begin..next_out-1: application messages kept (``resend``) go
+        again with PossDupFlag=Y and their OrigSendingTime; every other run is one GapFill."""
+        seq = begin
+        while seq < self.next_out:
+            kept = self._sent.get(seq)
+            if kept is not None:
+                msg, orig_time = kept
+                again = FixMessage()
+                again.append_pair(35, msg.message_type)
+                again.append_pair(43, "Y")
+                again.append_pair(122, orig_time)
+                for tag, value in msg.pairs:
+                    if int(tag) not in (35, 43, 97, 122):
+                        again.append_pair(tag, value)
+                self._write(again, seq)
+                seq += 1
+                continue
+            end = next((n for n in range(seq + 1, self.next_out) if n in self._sent), self.next_out)
+            now = _utc_now()
+            self._write(_message("4", (43, "Y"), (122, now), (123, "Y"), (36, end)), seq, sending_time=now)
+            seq = end
 
     # ---------------------------------------------------------------------------- order flow
 

@@ -189,12 +189,16 @@ def acceptor_port(config: Path) -> int:
     return load_config(config).acceptor.port
 
 
-def connect(config: Path, session: str = "CLIENT1", reset: bool = True, timeout: float = 5.0) -> FixClient:
+def connect(
+    config: Path, session: str = "CLIENT1", reset: bool = True, timeout: float = 5.0, resend: bool = False
+) -> FixClient:
     from gateway.config import load_config
 
     cfg = load_config(config)
     c = cfg.clients[session]
-    client = FixClient(HOST, cfg.acceptor.port, c.comp_id, c.gateway_comp_id, c.begin_string, timeout=timeout)
+    client = FixClient(
+        HOST, cfg.acceptor.port, c.comp_id, c.gateway_comp_id, c.begin_string, timeout=timeout, resend=resend
+    )
     client.logon(reset_seq=reset)
     return client
 

@@ -1199,9 +1199,9 @@ def records_of(core: OrderCore) -> list[OrderRecord]:
 def restarted(core: OrderCore, clock: FakeClock) -> OrderCore:
     positions = [journaling.position_record(p) for p in core.pretrade.positions.positions()]
     journal = FakeJournal(records_of(core), positions)
-    orders, used, restored_positions = journaling.restore(journal)  # type: ignore[arg-type]
+    orders, done, used, restored_positions = journaling.restore(journal)  # type: ignore[arg-type]
     fresh = make_core(clock, prefix="R")
-    fresh.restore(orders, used, restored_positions)
+    fresh.restore(orders, used, restored_positions, done)
     return fresh
 
 
@@ -1287,16 +1287,17 @@ def test_restore_when_cl_ord_ids_used_before_restart_then_new_orders_reusing_the
         er = only_er(fresh.new_order(S1, new_order(cl)))
         assert er.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER, cl
     assert fresh.new_order(S1, new_order("C4")).to_venues != []
-    assert list(fresh.orders) == ["OT-1", "OR-1"]
+    assert [o.order_id for o in fresh.open_orders()] == ["OT-1", "OR-1"]
+    assert not fresh.orders["OT-2"].is_open  # the rejected one is known, for status requests
 
 
-def test_restore_when_order_closed_then_not_restored(core: OrderCore, clock: FakeClock) -> None:
+def test_restore_when_order_closed_then_known_but_not_working(core: OrderCore, clock: FakeClock) -> None:
     working(core)
     fill(core, "GT-1", "100", "10.00", "X1", OrdStatus.FILLED)
 
     fresh = restarted(core, clock)
 
-    assert fresh.orders == {}
+    assert list(fresh.orders) == ["OT-1"]
     assert fresh.open_orders() == []
 
 
@@ -1321,3 +1322,21 @@ def test_restore_when_order_canceled_before_restart_then_cancel_cl_ord_id_still_
     er = only_er(fresh.new_order(S1, new_order("C2")))
 
     assert er.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER
+
+
+def test_restore_when_order_canceled_before_restart_then_its_status_is_still_answered(
+    core: OrderCore, clock: FakeClock
+) -> None:
+    working(core)
+    core.cancel_order(S1, cancel("C2", "C1"))
+    core.venue_execution(vexec("GT-2", ExecType.CANCELED, OrdStatus.CANCELED, "X1", orig="GT-1"))
+
+    fresh = restarted(core, clock)
+    for asked in ("C1", "C2"):
+        er = only_er(fresh.order_status(S1, RequestStatus(asked, "ACME", Side.BUY)))
+        assert (er.exec_type, er.ord_status, er.cl_ord_id) == (
+            ExecType.ORDER_STATUS,
+            OrdStatus.CANCELED,
+            "C2",
+        )
+    assert fresh.open_orders() == []  # known, but not working: no risk, no timers, no mass status

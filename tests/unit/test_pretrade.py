@@ -690,7 +690,7 @@ def restart(core: OrderCore, clock: FakeClock) -> OrderCore:
         records.append(journaling.to_record(order))
         records.extend(journaling.to_record(c) for c in order.children)
     positions = [journaling.position_record(p) for p in core.pretrade.positions.positions()]
-    orders, used, restored = journaling.restore(FakeJournal(records, positions))  # type: ignore[arg-type]
+    orders, _, used, restored = journaling.restore(FakeJournal(records, positions))  # type: ignore[arg-type]
     fresh = make_core(clock, prefix="R")
     fresh.restore(orders, used, restored)
     return fresh
