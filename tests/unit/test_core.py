@@ -1311,7 +1311,7 @@ def test_cancel_cl_ord_id_when_same_run_then_cannot_be_reused_for_a_new_order(co
     assert er.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER
 
 
-def test_restore_when_order_canceled_before_restart_then_cancel_cl_ord_id_still_used(
+def test_restore_when_order_canceled_before_restart_then_ids_used_and_status_answered(
     core: OrderCore, clock: FakeClock
 ) -> None:
     working(core)
@@ -1322,19 +1322,9 @@ def test_restore_when_order_canceled_before_restart_then_cancel_cl_ord_id_still_
     er = only_er(fresh.new_order(S1, new_order("C2")))
 
     assert er.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER
-
-
-def test_restore_when_order_canceled_before_restart_then_its_status_is_still_answered(
-    core: OrderCore, clock: FakeClock
-) -> None:
-    working(core)
-    core.cancel_order(S1, cancel("C2", "C1"))
-    core.venue_execution(vexec("GT-2", ExecType.CANCELED, OrdStatus.CANCELED, "X1", orig="GT-1"))
-
-    fresh = restarted(core, clock)
     for asked in ("C1", "C2"):
-        er = only_er(fresh.order_status(S1, RequestStatus(asked, "ACME", Side.BUY)))
-        assert (er.exec_type, er.ord_status, er.cl_ord_id) == (
+        status = only_er(fresh.order_status(S1, RequestStatus(asked, "ACME", Side.BUY)))
+        assert (status.exec_type, status.ord_status, status.cl_ord_id) == (
             ExecType.ORDER_STATUS,
             OrdStatus.CANCELED,
             "C2",
