@@ -333,7 +333,7 @@ class Journal:
         return self._read(lambda c: c.execute(self._sel_meta, {"k": key}).scalar_one_or_none())
 
     def open_orders(self) -> list[OrderRecord]:
-        """Open parents and children, oldest change first: the input of restart recovery."""
+        """Open parents and children, oldest change first (restart recovery reads every order)."""
         return self._read(lambda c: [_order_from_row(r) for r in c.execute(self._sel_open)])
 
     def orders(

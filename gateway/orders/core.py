@@ -107,13 +107,12 @@ class OrderCore(VenueReports, Controls):
         done: Iterable[ClientOrder] = (),
     ) -> None:
         """Rebuild from the journal: open orders, every ClOrdID already used, positions, and the
-        done orders, so a client asking after one it traded before the restart gets its status."""
+        done orders, registered as in the run before so status requests and late venue answers
+        about them are matched; only open orders count toward risk."""
         orders = list(orders)
         self._used_cl_ord_ids.update(used_cl_ord_ids)
         self.pretrade.restore(orders, positions)
-        for order in done:
-            self._register(order)
-        for order in orders:
+        for order in [*orders, *done]:
             self._register(order)
             for child in order.children:
                 self._register_child(child, child.cl_ord_id)

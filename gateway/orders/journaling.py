@@ -46,20 +46,20 @@ def position_record(p: Position) -> PositionRecord:
 def restore(
     journal: Journal,
 ) -> tuple[list[ClientOrder], list[ClientOrder], set[tuple[str, str]], list[Position]]:
-    """Open parent orders with all their children; done parents (without children, enough to
-    answer an OrderStatusRequest for them); every (session, ClOrdID) ever used; positions."""
-    open_records = journal.open_orders()
-    parents = [r for r in open_records if r.parent_id is None]
-    orders = []
-    for p in parents:
-        children = [ChildOrder.from_doc(c.doc) for c in journal.children(p.order_id)]
-        orders.append(ClientOrder.from_doc(p.doc, children))
+    """Open parent orders, done parent orders (so a status request for one traded before the
+    restart is answered), each with all its children; every (session, ClOrdID) ever used;
+    positions. One pass over the journal's orders, oldest change first."""
+    records = sorted(journal.orders(limit=10_000_000), key=lambda r: (r.updated_ns, r.order_id))
+    children: dict[str, list[ChildOrder]] = {}
+    for r in records:
+        if r.parent_id is not None:
+            children.setdefault(r.parent_id, []).append(ChildOrder.from_doc(r.doc))
+    orders, done = [], []
     used: set[tuple[str, str]] = set()
-    done = []
-    for r in journal.orders(limit=10_000_000):
+    for r in records:
         if r.parent_id is None:
             used.update((r.session, c) for c in r.doc.get("cl_ord_ids", [r.cl_ord_id]))
-            if not r.is_open:
-                done.append(ClientOrder.from_doc(r.doc, []))
+            order = ClientOrder.from_doc(r.doc, children.get(r.order_id, []))
+            (orders if r.is_open else done).append(order)
     positions = [Position.from_doc(r.doc) for r in journal.positions()]
     return orders, done, used, positions

@@ -1178,12 +1178,6 @@ class FakeJournal:
     def positions(self) -> list[PositionRecord]:
         return self.position_records
 
-    def open_orders(self) -> list[OrderRecord]:
-        return [r for r in self.records if r.is_open]
-
-    def children(self, parent_id: str) -> list[OrderRecord]:
-        return [r for r in self.records if r.parent_id == parent_id]
-
     def orders(self, limit: int = 100) -> list[OrderRecord]:
         return self.records[:limit]
 
@@ -1298,6 +1292,8 @@ def test_restore_when_order_closed_then_known_but_not_working(core: OrderCore, c
     fresh = restarted(core, clock)
 
     assert list(fresh.orders) == ["OT-1"]
+    before = [c.to_doc() for c in core.orders["OT-1"].children]
+    assert [c.to_doc() for c in fresh.orders["OT-1"].children] == before  # whole, as before the restart
     assert fresh.open_orders() == []
 
 
