@@ -11,13 +11,19 @@ same loop: they share the thread, not state, and talk to the gateway over socket
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import json
 import logging
+import os
 import time
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 import quickfix as fix
 
+from gateway.admin.api import AdminApi
+from gateway.admin.server import AdminServer
+from gateway.admin.token import admin_token
 from gateway.codec import tags as t
 from gateway.codec.client import (
     DECODERS,
@@ -26,17 +32,17 @@ from gateway.codec.client import (
     encode_execution_report,
 )
 from gateway.codec.dialect import Dialect
-from gateway.codec.fields import CodecError, msg_type, opt, raw
+from gateway.codec.fields import CodecError, from_raw, msg_type, opt, raw
 from gateway.codec.marketdata import decode_market_data, encode_md_request
 from gateway.codec.venue import decode_venue_message, encode_venue_command
-from gateway.config import GatewayConfig
-from gateway.control import ControlServer
+from gateway.config import ConfigError, GatewayConfig
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, market_data_session_id, session_id
 from gateway.journal import EventRecord, Journal, JournalError
 from gateway.latency import LatencyRecorder
 from gateway.marketdata.book import MarketData
+from gateway.metrics import Metrics
 from gateway.orders.core import OrderCore, Outcome
 from gateway.orders.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdRejReason, OrdStatus, Side
 from gateway.orders.ids import IdGenerator
@@ -60,6 +66,7 @@ from gateway.reconcile import Reconciler
 from gateway.risk.pretrade import PreTrade
 from gateway.risk.trading_state import TradingState
 from gateway.routing.router import Router
+from gateway.schedule import last_close, next_close
 from gateway.simulator.venue import SimulatorHost
 from gateway.venue_flow import VenueFlow
 
@@ -67,6 +74,7 @@ log = logging.getLogger("gateway")
 
 MD_SUFFIX = "#md"  # how a venue's separate market-data session is named in logs and the journal
 TRADING_STATE_KEY = "trading_state"  # journal meta: survives restarts, so a halt stays a halt
+RISK_OVERRIDES_KEY = "risk_overrides"  # journal meta: limits changed live (fixgw risk set)
 
 _CLIENT_HANDLERS = {
     NewOrder: OrderCore.new_order,
@@ -90,6 +98,9 @@ def _is_resend(message: fix.Message, cmd) -> bool:
 class Gateway:
     def __init__(self, cfg: GatewayConfig, start_simulators: bool = True):
         self.cfg = cfg
+        # Test hook: exit right after journaling an inbound message containing this text,
+        # before anything it caused is sent (the worst moment for a kill -9).
+        self._crash_after_journal = os.environ.get("FIXGW_CRASH_AFTER_JOURNAL") or None
         cfg.sessions_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(cfg.store.url, cfg.store.synchronous)
         self.market = MarketData(
@@ -115,6 +126,7 @@ class Gateway:
             log.info("trading state restored: %s", saved_states)
         if orders or positions:
             log.info("restored %d open orders and %d positions from the journal", len(orders), len(positions))
+        self._restore_risk_overrides()
 
         self.client_sessions = {
             c.name: session_id(c.begin_string, c.gateway_comp_id, c.comp_id) for c in cfg.clients.values()
@@ -170,14 +182,24 @@ class Gateway:
         self.core.router.breaker_open = self.flow.breaker_open
         self.core.router.headroom = self.flow.headroom
         self.reconciler = Reconciler(self, self._reconciled)
-        self.control = ControlServer(cfg.sessions_dir / "control.sock", self.on_control)
-        self.loop.engines.append(self.control)
+        self.metrics = Metrics()
+        self.live_engines: list = []  # engines started by a reload (kept alive here)
+        self.admin: AdminServer | None = None
+        if cfg.admin.port is not None:  # polled by the loop: requests run on this thread
+            token = admin_token(cfg.admin, create=True)
+            self.admin = AdminServer("127.0.0.1", cfg.admin.port, token, AdminApi(self))
+            self.loop.engines.append(self.admin)
+            self.metrics.attach(self)
         self._announced_ready = False
         self.latency = LatencyRecorder()
         self._clean_logout: set[str] = set()  # clients that sent Logout (not a dropped connection)
         self.journal_ok = True  # False: the journal cannot be written, so no new orders are taken
         self._next_probe = 0.0
         self._session_epoch: dict[str, int] = {}  # bumped on each logon: stale timers do nothing
+        self._next_close: dt.datetime | None = None  # gateway.schedule's next close
+        self._swept = False  # its Day orders have been ended
+        if cfg.schedule is not None:  # on the loop, once the sessions exist
+            self.loop.call_soon(self._start_schedule)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -211,7 +233,8 @@ class Gateway:
             if session.isLoggedOn():
                 session.logout("fixgw shutting down")
         self.loop.poll_for(2.0, until=lambda: not any(s.isLoggedOn() for s in sessions))
-        self.control.close()
+        if self.admin is not None:
+            self.admin.close()
         self.journal.close()
         for kind, p in self.latency.summary().items():
             log.info(
@@ -308,18 +331,131 @@ class Gateway:
         self.loop.call_soon(run)
         return future.result(timeout)
 
-    def on_control(self, req: dict) -> dict:
-        """The local control channel's requests (``fixgw kill-switch``, ``fixgw trading-state``)."""
-        cmd = req.get("cmd")
-        if cmd == "kill_switch":
-            return self.kill_switch(
-                req["action"] == "engage", req["scope"], req.get("target"), req.get("reason", "")
-            )
-        if cmd == "trading_state":
-            if req.get("set"):
-                self.set_trading_state(req["scope"], req.get("target"), req["set"], req.get("reason", ""))
-            return {"trading_state": self.trading_state()}
-        raise ValueError(f"unknown command {cmd!r}")
+    def reload(self, removed_venue_orders: str = "leave", actor: str = "SIGHUP") -> dict:
+        """Re-read the configuration files and apply what can change live (loop thread); raises
+        ConfigError, with nothing applied, when the files are wrong."""
+        from gateway.config import load_config
+        from gateway.reload import apply
+
+        new = load_config(self.cfg.source)
+        changes = apply(self, new, removed_venue_orders)
+        summary = "; ".join(changes) or "no changes"
+        self.journal.write(
+            [self._event("admin", None, None, None, f"config reloaded: {summary} (by {actor})")], []
+        )
+        return {"changes": changes, "summary": summary}
+
+    def reload_logged(self) -> None:
+        """SIGHUP: reload, and say in the log what happened (there is no one to answer)."""
+        try:
+            self.reload()
+        except ConfigError as exc:
+            log.error("reload refused, nothing changed: %s", exc)
+
+    def dispatch_admin(self, outcome: Outcome, target: str | None, text: str) -> None:
+        """Journal and send what an operator's action caused (loop thread)."""
+        self._dispatch(outcome, self._event("admin", None, target, None, text))
+
+    def set_risk_param(self, client: str, check: str, param: str, value) -> None:
+        """Change one risk limit of one client live (loop thread); the next order sees it.
+        Kept in the journal, so a restart keeps it until the config says otherwise."""
+        engine = self.core.pretrade.risk
+        engine.set_param(client, check, param, value)
+        overrides = json.loads(self.journal.get_meta(RISK_OVERRIDES_KEY) or "{}")
+        overrides.setdefault(client, {}).setdefault(check, {})[param] = value
+        self.journal.set_meta(RISK_OVERRIDES_KEY, json.dumps(overrides))
+        log.warning("risk limit changed live: %s %s.%s = %r", client, check, param, value)
+
+    def _restore_risk_overrides(self) -> None:
+        """Live limit changes survive a restart; one the config no longer fits is dropped, loudly."""
+        saved = json.loads(self.journal.get_meta(RISK_OVERRIDES_KEY) or "{}")
+        engine = self.core.pretrade.risk
+        if not saved or engine is None:
+            return
+        kept: dict = {}
+        for client, checks in saved.items():
+            for check, params in checks.items():
+                for param, value in params.items():
+                    try:
+                        engine.set_param(client, check, param, value)
+                    except (KeyError, ConfigError) as exc:
+                        log.error("live risk limit %s %s.%s=%r dropped: %s", client, check, param, value, exc)
+                        continue
+                    kept.setdefault(client, {}).setdefault(check, {})[param] = value
+                    log.warning("live risk limit kept from before the restart: %s %s.%s = %r",
+                                client, check, param, value)  # fmt: skip
+        if kept != saved:
+            self.journal.set_meta(RISK_OVERRIDES_KEY, json.dumps(kept))
+
+    # ------------------------------------------------------------ the close (gateway.schedule)
+
+    def _start_schedule(self) -> None:
+        """Day orders left from before the last close (the gateway was down then) end now; then
+        time the next close."""
+        s = self.cfg.schedule
+        now = dt.datetime.now(dt.UTC)
+        self._next_close = next_close(s, now)
+        if self._next_close is not None:
+            log.info("next close %s: Day orders end %gs before it", self._close_text(self._next_close),
+                     s.cancel_before_s)  # fmt: skip
+        last = last_close(s, now)
+        stale = [] if last is None else self.core.working_day_orders(int(last.timestamp() * 1e9))
+        try:
+            if stale:
+                when = self._close_text(last)
+                log.warning("%d Day orders are from before the close at %s", len(stale), when)
+                self._end_day_orders(stale, last, "start-up after the close")
+        finally:  # a journal failure above must not leave the close untimed
+            self._close_check()
+
+    def _close_check(self) -> None:
+        """Loop timer: end Day orders ``cancel_before_s`` before the close; until the close, new
+        Day orders are refused. Re-armed at least every minute, so a clock step cannot make it late."""
+        s = self.cfg.schedule
+        now = dt.datetime.now(dt.UTC)
+        try:
+            while self._next_close is not None and now >= self._next_close:
+                close, swept = self._next_close, self._swept
+                self.core.day_orders_closed = None
+                self._next_close, self._swept = next_close(s, close), False
+                if not swept:  # the loop was held up past the whole window: still end them
+                    self._sweep(close, refuse=False)
+            closing = self._next_close is not None and not self._swept
+            if closing and now >= self._next_close - dt.timedelta(seconds=s.cancel_before_s):
+                self._swept = True  # once, even if the journal refuses it (logged)
+                self._sweep(self._next_close)
+        finally:
+            if self._next_close is not None:
+                due = self._next_close - dt.timedelta(seconds=0 if self._swept else s.cancel_before_s)
+                self.loop.call_later(min(max((due - now).total_seconds(), 0.0), 60.0), self._close_check)
+
+    def _sweep(self, close: dt.datetime, refuse: bool = True) -> None:
+        when = self._close_text(close)
+        if refuse:
+            self.core.day_orders_closed = f"Day orders are not accepted after the close ({when})"
+        orders = self.core.working_day_orders()
+        log.info("close %s: %d working Day orders end", when, len(orders))
+        self._end_day_orders(orders, close, "close")
+
+    def _end_day_orders(self, orders: list, close: dt.datetime, why: str) -> None:
+        """Journal and send what ending ``orders`` at ``close`` causes (cancels to venues first)."""
+        when = self._close_text(close)
+        expire = self.cfg.schedule.day_orders == "expire"
+        end_as = OrdStatus.EXPIRED if expire else OrdStatus.DONE_FOR_DAY
+        reason = f"{'expired' if expire else 'done for day'} at the close ({when})"
+        outcome = self.core.end_day_orders(orders, end_as, reason)
+        text = f"{why} {when}: {len(orders)} Day orders end as {end_as.name}"
+        self._dispatch(outcome, self._event("admin", None, None, None, text))
+
+    def _resume_day_ends(self, venue: str) -> None:
+        """A venue logged on: cancel there what the close could not while it was down."""
+        outcome = self.core.resume_day_ends(venue)
+        if outcome.to_venues or outcome.to_clients:
+            self._dispatch(outcome, self._event("admin", None, venue, None, f"close: Day orders at {venue}"))
+
+    def _close_text(self, close: dt.datetime) -> str:
+        tz = self.cfg.schedule.timezone
+        return f"{close.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M:%S} {tz}"
 
     # ------------------------------------------------------------ session events
 
@@ -333,6 +469,7 @@ class Gateway:
             self.core.set_venue_up(name, True)
             self.flow.on_session(name, True)
             self.reconciler.start(name)
+            self._resume_day_ends(name)
             if self.cfg.venues[name].market_data.enabled and name not in self.md_sessions:
                 self._subscribe_market_data(name, self.venue_sessions[name])
             if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
@@ -392,6 +529,8 @@ class Gateway:
                 raise fix.UnsupportedMessageType()
             if self._refuse_while_journal_down(name, msg_type, message):
                 return
+            if msg_type == "D":
+                self.metrics.orders_in[name] += 1
             try:
                 cmd = decode(message)
             except CodecError as exc:
@@ -400,7 +539,7 @@ class Gateway:
                 resent = self.core.resent_order(name, cmd) if _is_resend(message, cmd) else None
                 outcome = resent or _CLIENT_HANDLERS[type(cmd)](self.core, name, cmd)
             self._dispatch(outcome, self._event("client_in", None, name, msg_type, inbound))
-            self.latency.record("client", time.perf_counter_ns() - t0)
+            self._latency("client", time.perf_counter_ns() - t0)
             return
         venue = name.removesuffix(MD_SUFFIX)
         begin_string = self.cfg.venues[venue].begin_string
@@ -431,8 +570,34 @@ class Gateway:
             outcome = self.core.venue_execution(report)
             if report.exec_type is ExecType.TRADE and report.last_qty:
                 self.core.router.on_fill(name, report.last_qty)
+                self.metrics.fills[name] += 1
         self._dispatch(outcome, self._event("venue_in", None, name, msg_type, inbound))
-        self.latency.record("venue", time.perf_counter_ns() - t0)
+        if outcome.repeats is not None and report.poss_dup:
+            self._resend_client_reports(outcome.repeats, name, report.exec_id)
+        self._latency("venue", time.perf_counter_ns() - t0)
+
+    def _latency(self, kind: str, ns: int) -> None:
+        self.latency.record(kind, ns)
+        self.metrics.observe(kind, ns)
+
+    def _resend_client_reports(self, order_id: str, venue: str, exec_id: str) -> None:
+        """A venue resends (PossDup) a report the journal already holds: the gateway was stopped
+        after journaling it and maybe before telling the client. Re-send the client what that
+        report caused, as journaled, with PossResend=Y (the client dedupes by ExecID)."""
+        events = self.journal.events(order_id, limit=100_000)
+        needle = f"|{t.ExecID}={exec_id}|"
+        source = next(
+            (e for e in events if e.kind == "venue_in" and e.session == venue and needle in e.text), None
+        )
+        if source is None:
+            return
+        for e in events:
+            if e.kind != "client_out" or e.ts_ns != source.ts_ns or e.session not in self.client_sessions:
+                continue
+            msg = from_raw(e.text)
+            msg.getHeader().setField(t.PossResend, "Y")
+            fix.Session.sendToTarget(msg, self.client_sessions[e.session])
+            log.info("%s %s: re-sent a journaled report (PossResend): %s", e.session, order_id, e.text)
 
     def on_message_error(self, side: str, name: str, message: fix.Message | None, exc: BaseException) -> None:
         """Last resort for a message whose handling failed: a BusinessMessageReject, never silence."""
@@ -533,14 +698,15 @@ class Gateway:
         venue_sends: list[tuple[VenueCommand, fix.Message]] = []
         events: list[EventRecord] = []
         order_id = next((o.order_id for o in outcome.changed if hasattr(o, "order_id")), None)
+        # Every event of one dispatch carries the same timestamp: what a message caused can be
+        # found again (see _resend_client_reports).
+        ts = inbound.ts_ns if inbound is not None else time.time_ns()
         if inbound is not None:
             events.append(
-                EventRecord(
-                    inbound.kind, order_id, inbound.session, inbound.msg_type, inbound.text, inbound.ts_ns
-                )
+                EventRecord(inbound.kind, order_id, inbound.session, inbound.msg_type, inbound.text, ts)
             )
         for oid, text in outcome.notes:
-            events.append(self._event("state", oid, None, None, text))
+            events.append(EventRecord("state", oid, None, None, text, ts))
         for report in outcome.to_clients:
             begin_string = self.cfg.clients[report.session].begin_string
             if isinstance(report, ExecutionReport):
@@ -549,7 +715,10 @@ class Gateway:
                 msg, mt = encode_cancel_reject(report, begin_string), "9"
             msg.getHeader().setField(t.BeginString, begin_string)  # so the journal's copy is whole
             sends.append((self.client_sessions[report.session], msg))
-            events.append(self._event("client_out", report.order_id, report.session, mt, raw(msg)))
+            events.append(EventRecord("client_out", report.order_id, report.session, mt, raw(msg), ts))
+            if mt == "8" and report.exec_type is ExecType.REJECTED:
+                reason = (report.ord_rej_reason or OrdRejReason.OTHER).name
+                self.metrics.rejects[(report.session, reason)] += 1
             log.info(
                 "%s %s ClOrdID=%s OrderID=%s %s",
                 report.session,
@@ -557,6 +726,7 @@ class Gateway:
                 report.cl_ord_id,
                 report.order_id,
                 f"{report.exec_type.name} {report.ord_status.name}" if mt == "8" else report.text,
+                extra={"client": report.session, "cl_ord_id": report.cl_ord_id, "order_id": report.order_id},
             )
         for cmd in outcome.to_venues:
             begin_string = self.cfg.venues[cmd.venue].begin_string
@@ -565,18 +735,42 @@ class Gateway:
             self.dialects[cmd.venue].outbound(msg, symbol=cmd.symbol, account=account, client=client or "")
             msg.getHeader().setField(t.BeginString, begin_string)
             venue_sends.append((cmd, msg))
-            events.append(self._event("venue_out", order_id, cmd.venue, None, raw(msg)))
+            child = self.core.child_for(cmd.venue, cmd.cl_ord_id)  # one outcome may span orders (close)
+            events.append(EventRecord("venue_out", child.parent_id if child else order_id, cmd.venue, None,
+                                      raw(msg), ts))  # fmt: skip
+            if isinstance(cmd, SendChildOrder):
+                self.metrics.orders_out[cmd.venue] += 1
+            log.info(
+                "%s %s ClOrdID=%s OrderID=%s -> %s",
+                client or "-",
+                type(cmd).__name__,
+                cmd.cl_ord_id,
+                order_id,
+                cmd.venue,
+                extra={
+                    "client": client,
+                    "cl_ord_id": cmd.cl_ord_id,
+                    "order_id": order_id,
+                    "venue": cmd.venue,
+                },
+            )
         try:
             if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
                 self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))
+            started = time.perf_counter_ns()
             self.journal.write(
                 events,
                 [to_record(o) for o in outcome.changed],
                 [position_record(p) for p in outcome.positions],
             )
+            self.metrics.observe("journal", time.perf_counter_ns() - started)
         except JournalError as exc:
             self._journal_failed(exc)
             raise  # nothing of it is sent; the callback's guard answers the message
+        if self._crash_after_journal and inbound is not None and self._crash_after_journal in inbound.text:
+            log.critical("FIXGW_CRASH_AFTER_JOURNAL: exiting after journaling %s", inbound.text)
+            logging.shutdown()
+            os._exit(70)
         for sid, msg in sends:
             fix.Session.sendToTarget(msg, sid)
         for cmd, msg in venue_sends:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 import quickfix as fix
@@ -48,6 +49,15 @@ class VenueFlow:
         self._send, self._refuse, self._record, self._call_later = send, refuse, record, call_later
         self._held: dict[tuple[str, str], fix.Message] = {}
         self._release_scheduled: set[str] = set()
+        self.ack_history: dict[str, deque[int]] = {n: deque(maxlen=1000) for n in venues}  # recent acks
+
+    def ack_latency_us(self, venue: str) -> dict[str, float] | None:
+        """Order -> acknowledgement time over the venue's last 1,000 acks (p50, p99, count)."""
+        acks = sorted(self.ack_history.get(venue, ()))
+        if not acks:
+            return None
+        pick = lambda q: round(acks[min(len(acks) - 1, int(q * len(acks)))] / 1000, 1)  # noqa: E731
+        return {"p50": pick(0.5), "p99": pick(0.99), "count": len(acks)}
 
     # ------------------------------------------------------------ what routing may use
 
@@ -108,6 +118,7 @@ class VenueFlow:
         if rpt.exec_type is ExecType.REJECTED:
             self._changed(breaker.on_reject(now))
         elif first and sent_ns is not None:
+            self.ack_history[rpt.venue].append(now - sent_ns)
             self._changed(breaker.on_ack(now - sent_ns, now))
         elif rpt.exec_type is ExecType.TRADE:
             self._changed(breaker.on_fill(now))

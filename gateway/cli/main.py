@@ -11,12 +11,20 @@ import os
 import signal
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
+from gateway.cli.admin_client import ADMIN_HELP
+from gateway.cli.admin_client import call as admin_call
+from gateway.cli.admin_cmds import ADMIN_COMMANDS, order_cancel_command
 from gateway.cli.client_cmd import client
+from gateway.cli.killsoak_cmd import kill_soak
+from gateway.cli.log_cmd import log_group
+from gateway.cli.onboard_cmd import clients
 from gateway.cli.positions_cmd import positions
 from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.logs import setup_logging
 
 CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
 
@@ -28,12 +36,13 @@ def _load(path: str | None) -> GatewayConfig:
         raise click.ClickException(str(exc)) from None
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+LOG_FORMAT = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line, with client, cl_ord_id, order_id and venue on order events.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,15 +53,21 @@ def cli() -> None:
 
 cli.add_command(client)
 cli.add_command(positions)
+cli.add_command(log_group)
+cli.add_command(clients)
+for _command in ADMIN_COMMANDS:
+    cli.add_command(_command)
+cli.add_command(kill_soak)
 
 
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--no-simulators", is_flag=True, help="Do not start the simulated venues the config asks for.")
-def run(config_path: str | None, no_simulators: bool) -> None:
-    """Run the gateway (and its simulated venues) until SIGINT or SIGTERM."""
+@LOG_FORMAT
+def run(config_path: str | None, no_simulators: bool, log_format: str) -> None:
+    """Run the gateway (and its simulated venues) until SIGINT or SIGTERM; SIGHUP reloads the config."""
     cfg = _load(config_path)
-    _setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, log_format)
     from gateway.journal import JournalError
     from gateway.runtime import Gateway
 
@@ -62,6 +77,7 @@ def run(config_path: str | None, no_simulators: bool) -> None:
         raise click.ClickException(f"journal {cfg.store.url}: {exc}") from None
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: gw.stop())
+    signal.signal(signal.SIGHUP, lambda *_: gw.loop.call_soon(gw.reload_logged))
     gw.run()
     logging.shutdown()
     # QuickFIX's engine destructors can crash at interpreter exit (upstream PR 740);
@@ -80,14 +96,19 @@ def check_config(config_path: str | None) -> None:
 
 @cli.command("venue-sim")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option(
+    "--orders-file",
+    type=click.Path(dir_okay=False),
+    help="On exit, write every order the venues hold to this file (JSON; fixgw kill-soak reads it).",
+)
 @click.argument("venues", nargs=-1)
-def venue_sim(config_path: str | None, venues: tuple[str, ...]) -> None:
+def venue_sim(config_path: str | None, orders_file: str | None, venues: tuple[str, ...]) -> None:
     """Run simulated venues standalone (default: every venue in the config).
 
     Each listens on its venue's configured port and accepts the gateway's CompIDs.
     """
     cfg = _load(config_path)
-    _setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level)
     names = list(venues) or list(cfg.venues)
     unknown = [n for n in names if n not in cfg.venues]
     if unknown:
@@ -101,21 +122,12 @@ def venue_sim(config_path: str | None, venues: tuple[str, ...]) -> None:
     for v in host.venues:
         logging.getLogger("gateway.simulator").info("simulated venue %s on port %d", v.name, v.venue.port)
     host.run(cfg)
+    if orders_file:
+        from gateway.tools.killsoak import venue_orders_doc
+
+        Path(orders_file).write_text(json.dumps(venue_orders_doc(host)))
     logging.shutdown()
     os._exit(0)
-
-
-def _control(config_path: str | None, payload: dict) -> dict:
-    from gateway.control import request
-
-    cfg = _load(config_path)
-    try:
-        reply = request(cfg.sessions_dir / "control.sock", payload)
-    except (ConnectionError, OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if not reply.get("ok"):
-        raise click.ClickException(reply.get("error", "the gateway refused the request"))
-    return reply
 
 
 @cli.command("kill-switch")
@@ -125,6 +137,7 @@ def _control(config_path: str | None, payload: dict) -> dict:
 @click.option("--all", "all_", is_flag=True, help="The whole gateway.")
 @click.option("--reason", default="", help="Recorded in the journal and the trading state.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--admin", "admin_url", help=ADMIN_HELP)
 @click.option("--json", "as_json", is_flag=True)
 def kill_switch(
     action: str,
@@ -133,14 +146,13 @@ def kill_switch(
     all_: bool,
     reason: str,
     config_path: str | None,
+    admin_url: str | None,
     as_json: bool,
 ) -> None:
     """Halt trading in a scope and cancel its working orders at the venues (or release it)."""
     scope = _scope(client, venue, all_)
-    reply = _control(
-        config_path,
-        {"cmd": "kill_switch", "action": action, "scope": scope, "target": client or venue, "reason": reason},
-    )
+    body = {"action": action, "scope": scope, "target": client or venue, "reason": reason}
+    reply = admin_call(config_path, admin_url, "POST", "/api/kill-switch", body)
     if as_json:
         click.echo(json.dumps(reply))
         return
@@ -167,6 +179,7 @@ def kill_switch(
 @click.option("--all", "all_", is_flag=True, help="Scope: the whole gateway.")
 @click.option("--reason", default="")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--admin", "admin_url", help=ADMIN_HELP)
 @click.option("--json", "as_json", is_flag=True)
 def trading_state(
     new_state: str | None,
@@ -175,15 +188,16 @@ def trading_state(
     all_: bool,
     reason: str,
     config_path: str | None,
+    admin_url: str | None,
     as_json: bool,
 ) -> None:
     """Show (or set) the running gateway's trading state: global, per client and per venue."""
-    payload: dict = {"cmd": "trading_state"}
     if new_state:
-        payload.update(
-            set=new_state, scope=_scope(client, venue, all_), target=client or venue, reason=reason
-        )
-    state = _control(config_path, payload)["trading_state"]
+        body = {"state": new_state, "scope": _scope(client, venue, all_), "target": client or venue,
+                "reason": reason}  # fmt: skip
+        state = admin_call(config_path, admin_url, "POST", "/api/trading-state", body)
+    else:
+        state = admin_call(config_path, admin_url, "GET", "/api/trading-state")
     if as_json:
         click.echo(json.dumps(state))
         return
@@ -202,7 +216,11 @@ def _scope(client: str | None, venue: str | None, all_: bool) -> str:
 
 @cli.group()
 def orders() -> None:
-    """Orders from the journal."""
+    """Orders: list and show read the journal (written before anything is sent, so it is as
+    current as the gateway, running or not); cancel goes through the admin API."""
+
+
+order_cancel_command(orders)
 
 
 def _journal(config_path: str | None):

@@ -94,3 +94,28 @@ def set_opt(msg: fix.Message, tag: int, value: str | None) -> None:
 def raw(msg: fix.Message) -> str:
     """The message as one journal/log line, fields separated by '|'."""
     return msg.toString().replace("\x01", "|")
+
+
+_HEADER_TAGS = frozenset({tags.BeginString, tags.BodyLength, tags.MsgSeqNum, tags.SenderCompID,
+                          tags.TargetCompID, tags.SendingTime, tags.PossDupFlag, tags.PossResend,
+                          tags.OrigSendingTime, tags.CheckSum})  # fmt: skip
+
+
+def from_raw(line: str) -> fix.Message:
+    """A journal line (see :func:`raw`) as a message to send again: its MsgType and body;
+    the session layer fills the rest of the header. Group-free messages only."""
+    msg = fix.Message()
+    pairs: list[list[str]] = []
+    for part in line.rstrip("|").split("|"):
+        tag, sep, value = part.partition("=")
+        if sep and tag.isdigit():
+            pairs.append([tag, value])
+        elif pairs:  # a '|' inside a value
+            pairs[-1][1] += "|" + part
+    for tag, value in pairs:
+        n = int(tag)
+        if n == tags.MsgType:
+            msg.getHeader().setField(n, value)
+        elif n not in _HEADER_TAGS:
+            msg.setField(n, value)
+    return msg

@@ -9,6 +9,8 @@ The codec reads and writes fields by number: in the QuickFIX Python binding
 Account = 1
 AvgPx = 6
 BeginString = 8
+BodyLength = 9
+CheckSum = 10
 ClOrdID = 11
 CumQty = 14
 Currency = 15
@@ -50,4 +52,5 @@ MassStatusReqType = 585
 TotNumReports = 911
 LastRptRequested = 912
 PossResend = 97
+OrigSendingTime = 122
 OrdStatusReqID = 790

@@ -12,7 +12,7 @@ import quickfix as fix
 
 from gateway.codec import tags as t
 from gateway.codec.fields import CodecError, decimal, enum, fmt, new_message, opt, req, utc_timestamp
-from gateway.orders.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType
+from gateway.orders.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType, Side
 from gateway.orders.messages import (
     CancelChildOrder,
     ReplaceChildOrder,
@@ -89,6 +89,18 @@ def encode_mass_status_request(req_id: str) -> fix.Message:
 
 
 _EXEC_TYPE_42 = {"1": ExecType.TRADE, "2": ExecType.TRADE}
+
+
+def decode_order_terms(msg: fix.Message) -> tuple[str, Side, Decimal] | None:
+    """Symbol, Side and OrderQty of a status report (what a cancel of the order must repeat);
+    None when the venue left one out."""
+    symbol, side, qty = opt(msg, t.Symbol), opt(msg, t.Side), opt(msg, t.OrderQty)
+    if symbol is None or side is None or qty is None:
+        return None
+    try:
+        return symbol, Side(side), decimal(qty, t.OrderQty)
+    except (ValueError, CodecError):
+        return None
 
 
 def decode_venue_message(msg_type: str, msg: fix.Message, venue: str, begin_string: str) -> VenueReport:

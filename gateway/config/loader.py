@@ -9,6 +9,7 @@ gateway that starts with a half-valid configuration fails later and far less cle
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -25,8 +26,11 @@ from gateway.fix.overlay import OverlayError, dictionary_fields, merged_tree
 from gateway.simulator.seeding import READERS
 
 from .model import (
+    ALWAYS_UP,
     BEGIN_STRINGS,
     CODEC_OWNED_TAGS,
+    DAY_NAMES,
+    DAY_ORDER_ENDS,
     DEFAULT_STRATEGY,
     EXTRA_TAG_MESSAGES,
     EXTRA_TAG_PLACEHOLDERS,
@@ -35,6 +39,7 @@ from .model import (
     RATE_LIMIT_ACTIONS,
     TIF_NAMES,
     AcceptorConfig,
+    AdminConfig,
     CancelOnDisconnect,
     CheckSpec,
     CircuitBreakerConfig,
@@ -42,6 +47,7 @@ from .model import (
     ConfigError,
     EngineConfig,
     GatewayConfig,
+    GatewaySchedule,
     Instrument,
     InstrumentOverride,
     LossLimit,
@@ -287,10 +293,23 @@ def _to_decimal(value: Any, where: _Section, key: str, positive: bool = True) ->
 # ------------------------------------------------------------------------------------------ pieces
 
 
-def _schedule(parent: _Section) -> Schedule:
-    if "schedule" not in parent.raw:
-        return Schedule("00:00:00", "00:00:00", "UTC")
-    sec = parent.section("schedule", ("start", "end", "timezone"))
+_SCHEDULE_KEYS = ("start", "end", "timezone", "start_day", "end_day")
+_GATEWAY_SCHEDULE_KEYS = (*_SCHEDULE_KEYS, "days", "day_orders", "cancel_before_s")
+_DAY_WHAT = f"a day ({', '.join(DAY_NAMES)})"
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day(sec: _Section, key: str, value: Any) -> int:
+    """``mon`` or ``monday``, any case; ``datetime.weekday()`` numbering."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    for number, (short, full) in enumerate(zip(DAY_NAMES, _FULL_DAY_NAMES, strict=True)):
+        if text in (short, full):
+            return number
+    sec.fail(f"expected {_DAY_WHAT}, got {_show(value)}", key)
+
+
+def _schedule_fields(sec: _Section) -> dict[str, Any]:
+    """start/end/timezone plus the weekly start_day/end_day (both or neither)."""
     times = []
     for key in ("start", "end"):
         value = sec.get(key, "00:00:00")
@@ -305,7 +324,47 @@ def _schedule(parent: _Section) -> Schedule:
         sec.fail(
             f"unknown time zone {tz!r} (expected an IANA name such as UTC or America/New_York)", "timezone"
         )
-    return Schedule(times[0], times[1], tz)
+    weekly = {k: _day(sec, k, sec.raw[k]) for k in ("start_day", "end_day") if sec.raw.get(k) is not None}
+    if len(weekly) == 1:
+        missing = "end_day" if "start_day" in weekly else "start_day"
+        sec.fail(f"a weekly session needs both start_day and end_day ({missing} is missing)", missing)
+    return {
+        "start": times[0],
+        "end": times[1],
+        "timezone": tz,
+        "start_day": weekly.get("start_day"),
+        "end_day": weekly.get("end_day"),
+    }
+
+
+def _schedule(parent: _Section) -> Schedule:
+    """A session's own ``schedule``; absent: ALWAYS_UP (load_config puts gateway.schedule there)."""
+    if "schedule" not in parent.raw:
+        return ALWAYS_UP
+    return Schedule(**_schedule_fields(parent.section("schedule", _SCHEDULE_KEYS)))
+
+
+def _gateway_schedule(gw: _Section) -> GatewaySchedule | None:
+    """``gateway.schedule``; absent or null: always open (Day orders never expire)."""
+    if gw.raw.get("schedule") is None:
+        return None
+    sec = gw.section("schedule", _GATEWAY_SCHEDULE_KEYS)
+    fields = _schedule_fields(sec)
+    days = frozenset(range(7))
+    if "days" in sec.raw:
+        raw = sec.raw["days"]
+        if not isinstance(raw, list) or not raw:
+            sec.fail(f"expected a non-empty list of days ({', '.join(DAY_NAMES)}), got {_show(raw)}", "days")
+        picked = [_day(sec, f"days[{i}]", v) for i, v in enumerate(raw)]
+        if len(set(picked)) != len(picked):
+            sec.fail("a day is listed twice", "days")
+        days = frozenset(picked)
+    return GatewaySchedule(
+        **fields,
+        days=days,
+        day_orders=sec.choice("day_orders", DAY_ORDER_ENDS, "expire"),
+        cancel_before_s=sec.number("cancel_before_s", 5.0, lo=0.0, hi=3600.0),
+    )
 
 
 def _resolve(home: Path, value: str) -> Path:
@@ -324,7 +383,7 @@ _SESSION_KEYS = (
     "check_latency",
     "max_latency_s",
 )
-_CLIENT_KEYS = (*_SESSION_KEYS, "risk", "routing", "cancel_on_disconnect")
+_CLIENT_KEYS = (*_SESSION_KEYS, "risk", "routing", "cancel_on_disconnect", "accept_port")
 _VENUE_KEYS = (
     *_SESSION_KEYS[:1],
     "host",
@@ -345,6 +404,7 @@ _VENUE_KEYS = (
     "cancel_on_disconnect",
     "supports_replace",
     "reconcile",
+    "orphans",
 )
 _SIMULATOR_KEYS = (
     "enabled",
@@ -411,6 +471,9 @@ def _client(
         risk=_client_risk(sec, path, risk),
         routing=_client_routing(sec, path, routing, instruments),
         cancel_on_disconnect=_cancel_on_disconnect(sec),
+        accept_port=None
+        if sec.get("accept_port", None) is None
+        else sec.integer("accept_port", lo=1, hi=65535),
     )
 
 
@@ -908,6 +971,7 @@ def _venue(path: Path, home: Path, gateway_comp_id: str, instruments: dict[str, 
         cancel_on_disconnect=sec.boolean("cancel_on_disconnect", False),
         supports_replace=sec.boolean("supports_replace", True),
         reconcile=_reconcile_mode(sec),
+        orphans=sec.choice("orphans", ("leave", "cancel"), "leave"),
     )
 
 
@@ -1005,6 +1069,19 @@ def _cross_check(cfg: GatewayConfig) -> None:
     # simulator; a venue on this machine at the acceptor port would be the gateway talking to itself.
     acceptor = f"{gw_file}: gateway.acceptor.port"
     listeners: dict[int, str] = {cfg.acceptor.port: f"the gateway acceptor ({acceptor})"}
+    if cfg.admin.port is not None:
+        if cfg.admin.port in listeners:
+            raise ConfigError(gw_file, f"{cfg.admin.port} is already used by {listeners[cfg.admin.port]}",
+                              "gateway.admin.port")  # fmt: skip
+        listeners[cfg.admin.port] = f"the admin API ({gw_file}: gateway.admin.port)"
+    for c in cfg.clients.values():
+        if c.accept_port is not None and c.accept_port != cfg.acceptor.port:
+            if c.accept_port in listeners:
+                other = listeners[c.accept_port]
+                raise ConfigError(
+                    _display(c.source), f"{c.accept_port} is already used by {other}", "accept_port"
+                )
+            listeners[c.accept_port] = f"the client acceptor of {_display(c.source)}"
     for v in cfg.venues.values():
         if v.simulated:
             if v.port in listeners:
@@ -1045,7 +1122,18 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
     top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments", "risk", "routing"))
     gw = top.section(
         "gateway",
-        ("comp_id", "home", "sessions_dir", "acceptor", "engine", "ack_timeout_s", "store", "log_level"),
+        (
+            "comp_id",
+            "home",
+            "sessions_dir",
+            "acceptor",
+            "engine",
+            "ack_timeout_s",
+            "store",
+            "log_level",
+            "schedule",
+            "admin",
+        ),
     )
 
     comp_id = gw.string("comp_id", pattern=_COMP_ID_RE, what="a CompID (printable ASCII, no spaces)")
@@ -1077,6 +1165,8 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
 
     ack_timeout_s = gw.number("ack_timeout_s", 10, lo=0.0, lo_inclusive=False)
     log_level = gw.choice("log_level", LOG_LEVELS, "info")
+    admin = _admin(gw, sessions_dir, home)
+    schedule = _gateway_schedule(gw)
     instruments = _instruments(top)
     risk = _gateway_risk(top, source)
     routing = _gateway_routing(top, source, instruments)
@@ -1087,6 +1177,12 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         c.name: c for c in (_client(p, home, comp_id, risk, routing, instruments) for p in client_files)
     }
     venues = {v.name: v for v in (_venue(p, home, comp_id, instruments) for p in venue_files)}
+    if schedule is not None:  # sessions without a schedule of their own follow the gateway's
+        own = schedule.as_session()
+        clients = {n: c if c.schedule is not ALWAYS_UP else dataclasses.replace(c, schedule=own)
+                   for n, c in clients.items()}  # fmt: skip
+        venues = {n: v if v.schedule is not ALWAYS_UP else dataclasses.replace(v, schedule=own)
+                  for n, v in venues.items()}  # fmt: skip
 
     cfg = GatewayConfig(
         comp_id=comp_id,
@@ -1103,9 +1199,31 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         source=source,
         risk=risk,
         routing=routing,
+        schedule=schedule,
+        admin=admin,
     )
     _cross_check(cfg)
     return cfg
+
+
+def _admin(gw: _Section, sessions_dir: Path, home: Path) -> AdminConfig:
+    if gw.raw.get("admin") is None:
+        return AdminConfig()
+    sec = gw.section("admin", ("port", "token_env", "token_file"))
+    port = sec.get("port", None)
+    token_file = sec.string(
+        "token_file", "{sessions}/admin.token", pattern=re.compile(r"\S.*"), what="a path"
+    )
+    return AdminConfig(
+        port=None if port is None else sec.integer("port", lo=1, hi=65535),
+        token_env=sec.string(
+            "token_env",
+            "FIXGW_ADMIN_TOKEN",
+            pattern=re.compile(r"[A-Za-z_][A-Za-z0-9_]*"),
+            what="an environment variable name",
+        ),
+        token_file=_resolve(home, token_file.replace("{sessions}", str(sessions_dir))),
+    )
 
 
 def _cancel_on_disconnect(sec: _Section) -> CancelOnDisconnect | None:
@@ -1131,10 +1249,15 @@ def _reconcile_mode(sec: _Section) -> str:
 def _sim_faults(sec: _Section) -> SimFaults:
     if sec.raw.get("faults") is None:
         return SimFaults()
-    f = sec.section("faults", ("duplicate_reports", "withhold_status", "drop_after_orders"))
+    f = sec.section(
+        "faults",
+        ("duplicate_reports", "withhold_status", "drop_after_orders", "withhold_acks", "reorder_fills"),
+    )
     drop = f.get("drop_after_orders", None)
     return SimFaults(
         duplicate_reports=f.number("duplicate_reports", 0.0, lo=0.0, hi=1.0),
         withhold_status=f.boolean("withhold_status", False),
         drop_after_orders=None if drop is None else f.integer("drop_after_orders", lo=1),
+        withhold_acks=f.number("withhold_acks", 0.0, lo=0.0, hi=1.0),
+        reorder_fills=f.number("reorder_fills", 0.0, lo=0.0, hi=1.0),
     )

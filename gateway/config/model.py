@@ -80,13 +80,63 @@ class ConfigError(Exception):
         super().__init__(": ".join([*where, problem]))
 
 
+#: Day names in configuration files, Monday first (``datetime.weekday()`` numbering).
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: How the close ends a working Day order: ExecType/OrdStatus Expired (C) or DoneForDay (3).
+DAY_ORDER_ENDS = ("expire", "done_for_day")
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """Daily session window; ``start == end`` means the session is up around the clock."""
+    """When sessions are up, in ``timezone``; ``gateway.schedule`` (all fields) or a session's own.
+
+    Daily (``start_day`` None): a session from ``start`` to ``end`` every day (``start > end``
+    crosses midnight; ``start == end`` is up around the clock). Weekly: one session from
+    ``start_day start`` to ``end_day end``. ``days`` (``datetime.weekday()`` numbers) are the
+    trading days, named by the day of the close: only the gateway's close at ``end`` on those
+    days ends Day orders (QuickFIX itself cannot skip weekdays of a daily session).
+    """
 
     start: str  # HH:MM:SS
     end: str  # HH:MM:SS
     timezone: str  # IANA name, e.g. "UTC", "America/New_York"
+    days: frozenset[int] = frozenset(range(7))
+    start_day: int | None = None  # weekly session: both set
+    end_day: int | None = None
+
+    @property
+    def weekly(self) -> bool:
+        return self.start_day is not None
+
+    def describe(self) -> str:
+        if self.weekly:
+            window = f"{DAY_NAMES[self.start_day]} {self.start} - {DAY_NAMES[self.end_day]} {self.end}"
+        else:
+            window = f"{self.start} - {self.end} daily"
+        if self.days == frozenset(range(7)):
+            return f"{window} {self.timezone}"
+        return f"{window} {self.timezone}, trading days {'/'.join(DAY_NAMES[d] for d in sorted(self.days))}"
+
+
+#: What a session without a ``schedule`` gets when gateway.yaml has none: up around the clock.
+ALWAYS_UP = Schedule("00:00:00", "00:00:00", "UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySchedule(Schedule):
+    """``gateway.schedule``: the default for every session, and the close that ends Day orders.
+
+    ``cancel_before_s`` before each close the gateway cancels working Day orders at their venues,
+    so the venues confirm and the clients hear Expired (or DoneForDay, ``day_orders``) while the
+    sessions are still up; GTC orders stay.
+    """
+
+    day_orders: str = "expire"  # "expire" | "done_for_day"
+    cancel_before_s: float = 5.0
+
+    def as_session(self) -> Schedule:
+        """The session part: what a client or venue without a schedule of its own gets."""
+        return Schedule(self.start, self.end, self.timezone, self.days, self.start_day, self.end_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +258,17 @@ class AcceptorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """The admin API, on 127.0.0.1 only; ``port`` None: not served. The token is read from the
+    environment variable ``token_env`` when set, else from ``token_file`` (created with a random
+    token, mode 0600, when missing: whoever can read the sessions folder may administer)."""
+
+    port: int | None = None
+    token_env: str = "FIXGW_ADMIN_TOKEN"
+    token_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Event-loop tuning: busy-poll ``spin_ms`` after the last message, then sleep ``idle_sleep_us``."""
 
@@ -243,6 +304,8 @@ class SimFaults:
     duplicate_reports: float = 0.0  # probability an ExecutionReport is sent twice (same ExecID)
     withhold_status: bool = False  # OrderStatusRequest and OrderMassStatusRequest go unanswered
     drop_after_orders: int | None = None  # drop the session after this many new orders
+    withhold_acks: float = 0.0  # probability a new order's acknowledgement is never sent
+    reorder_fills: float = 0.0  # probability one sweep's fills are sent last first
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +375,9 @@ class ClientConfig(SessionConfig):
     risk: RiskConfig = field(default_factory=RiskConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     cancel_on_disconnect: CancelOnDisconnect | None = None
+    # Its own listening port (None: the gateway's acceptor port). A client added to a running
+    # gateway needs one: QuickFIX cannot add a session to an acceptor that is already running.
+    accept_port: int | None = None
 
     def routing_for(self, symbol: str) -> RoutingChoice:
         """The routing strategy for this client's orders in ``symbol``."""
@@ -415,6 +481,7 @@ class VenueConfig(SessionConfig):
     cancel_on_disconnect: bool = False  # the venue cancels this session's orders when it drops
     supports_replace: bool = True  # takes OrderCancelReplaceRequest; if not, amend = cancel + new
     reconcile: str = "auto"  # on logon: mass | per_order | off; auto: mass, or per_order for FIX 4.2
+    orphans: str = "leave"  # a working venue order the gateway does not track: leave | cancel
 
     @property
     def reconcile_mode(self) -> str:
@@ -481,6 +548,8 @@ class GatewayConfig:
     source: Path
     risk: RiskConfig = field(default_factory=RiskConfig)  # defaults for every client
     routing: RoutingConfig = field(default_factory=RoutingConfig)  # defaults for every client
+    schedule: GatewaySchedule | None = None  # None: always open, Day orders never expire
+    admin: AdminConfig = field(default_factory=AdminConfig)
 
     def client_by_comp_id(self, comp_id: str) -> ClientConfig | None:
         """The client whose SenderCompID is ``comp_id`` (unique; the loader enforces it)."""
@@ -553,5 +622,20 @@ class GatewayConfig:
                     f"  {c.name}: default {_describe(c.routing.default)}, "
                     f"on child reject: {c.routing.on_child_reject}" + "".join(f"; {o}" for o in overrides)
                 )
+        if self.schedule is not None:
+            s = self.schedule
+            ends = "Expired" if s.day_orders == "expire" else "DoneForDay"
+            lines += [
+                "",
+                f"Schedule: {s.describe()}; Day orders end as {ends} "
+                f"(canceled at the venues {s.cancel_before_s:g}s before the close)",
+            ]
+            own = [
+                x.name
+                for x in [*self.clients.values(), *self.venues.values()]
+                if x.schedule != s.as_session()
+            ]
+            if own:
+                lines.append(f"  own schedule: {', '.join(own)}")
         lines += ["", f"Store: {_mask_password(self.store.url)} (synchronous={self.store.synchronous})"]
         return "\n".join(lines)

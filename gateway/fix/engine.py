@@ -75,6 +75,7 @@ class EngineLoop:
         self.stopping = threading.Event()
         self.ready = threading.Event()  # set once every engine has been polled (sockets bound)
         self.thread: threading.Thread | None = None
+        self._changed = False  # engines added: rebuild the poll list
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the loop thread; the only entry point safe from other threads."""
@@ -85,6 +86,17 @@ class EngineLoop:
         """Loop thread only: run ``fn`` after ``delay_s`` seconds."""
         self._seq += 1
         heapq.heappush(self._timers, _Timer(time.monotonic() + delay_s, self._seq, fn))
+
+    def add(self, engine, app=None) -> None:
+        """Loop thread: poll one more engine from the next round (a venue or client added live)."""
+        self.engines.append(engine)
+        if app is not None and app not in self.apps:
+            self.apps.append(app)
+        self._changed = True
+
+    def pending(self) -> int:
+        """Tasks and timers waiting to run (a queue depth for metrics)."""
+        return len(self._inbox) + len(self._timers)
 
     def stop(self) -> None:
         """Thread-safe: the loop ends after its current round."""
@@ -104,6 +116,9 @@ class EngineLoop:
         seen = -1
         ready = fruitless = False
         while not self.stopping.is_set():
+            if self._changed:
+                self._changed = False
+                polls, apps = [e.poll for e in self.engines], self.apps
             for poll in polls:
                 poll()
             activity = sum(a.activity for a in apps)

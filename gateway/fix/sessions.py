@@ -7,6 +7,7 @@ configured name; what happens to a message is the runtime's business.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Protocol
 
 import quickfix as fix
@@ -37,6 +38,8 @@ class SessionSide(GuardedApplication):
         self.names = names
         self.ids: dict[str, fix.SessionID] = {}
         self.logged_on: set[str] = set()
+        self.changed_at: dict[str, float] = {}  # name -> when it last logged on or out (epoch s)
+        self.last_seen: dict[str, float] = {}  # name -> when its last message arrived (epoch s)
         self.handler = handler
 
     def session_name(self, session_id: fix.SessionID) -> str:
@@ -48,6 +51,7 @@ class SessionSide(GuardedApplication):
     def on_logon(self, session_id: fix.SessionID) -> None:
         name = self.session_name(session_id)
         self.logged_on.add(name)
+        self.changed_at[name] = time.time()
         log.info("%s session %s logged on", self.side, name)
         self.handler.on_session_up(self.side, name)
 
@@ -57,16 +61,20 @@ class SessionSide(GuardedApplication):
         if name not in self.logged_on:
             return
         self.logged_on.discard(name)
+        self.changed_at[name] = time.time()
         log.info("%s session %s logged out", self.side, name)
         self.handler.on_session_down(self.side, name)
 
     def on_from_admin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         name = self.names.get(session_id.toString())
         if name is not None:
+            self.last_seen[name] = time.time()
             self.handler.on_admin_message(self.side, name, msg_type(message))
 
     def on_from_app(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        self.handler.on_message(self.side, self.session_name(session_id), msg_type(message), message)
+        name = self.session_name(session_id)
+        self.last_seen[name] = time.time()
+        self.handler.on_message(self.side, name, msg_type(message), message)
 
     def on_error(self, message: fix.Message | None, session_id: fix.SessionID, exc: BaseException) -> None:
         self.handler.on_message_error(self.side, self.names.get(session_id.toString(), "?"), message, exc)

@@ -4,32 +4,47 @@ No hand-kept ``.cfg`` file: the YAML is the one source, and each engine gets the
 sessions it owns (the client acceptor, the venue initiator, a simulator's acceptor).
 A venue with a ``dictionary_overlay`` gets its base dictionary merged with the overlay,
 written under ``<sessions_dir>/dictionaries`` (both sides of the session use that file).
+Schedules become StartTime/EndTime (StartDay/EndDay when weekly) as ``gateway.schedule``
+explains, in local time when the session's zone is the process's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import quickfix as fix
 
 from gateway.config import ClientConfig, GatewayConfig, SessionConfig, VenueConfig
 from gateway.fix.overlay import merged_dictionary
+from gateway.schedule import process_zone, quickfix_schedule, use_process_zone
+
+log = logging.getLogger("gateway.fix")
 
 
 def session_id(begin_string: str, sender: str, target: str) -> fix.SessionID:
     return fix.SessionID(begin_string, sender, target)
 
 
-def _utc_time(hhmmss: str, tz: str) -> str:
-    """QuickFIX schedules are UTC here; convert a local HH:MM:SS using today's offset."""
-    if tz in ("UTC", "Etc/UTC"):
-        return hhmmss
-    h, m, s = (int(x) for x in hhmmss.split(":"))
-    local = dt.datetime.combine(dt.date.today(), dt.time(h, m, s), ZoneInfo(tz))
-    return local.astimezone(dt.UTC).strftime("%H:%M:%S")
+def _zone(cfg: GatewayConfig) -> str | None:
+    """The process's time zone for QuickFIX's local-time schedules (set here, before any engine
+    reads the clock); see :mod:`gateway.schedule`."""
+    zone = process_zone(cfg)
+    use_process_zone(zone)
+    return zone
+
+
+def _schedule(s: SessionConfig, zone: str | None) -> dict[str, str]:
+    settings, exact = quickfix_schedule(s.schedule, zone, dt.datetime.now(dt.UTC))
+    if not exact:
+        log.warning(
+            "session %s: schedule in %s given to QuickFIX as UTC %s-%s with today's offset; "
+            "restart the gateway after that zone's next daylight-saving change",
+            s.name, s.schedule.timezone, settings["StartTime"], settings["EndTime"],
+        )  # fmt: skip
+    return settings
 
 
 def dictionaries_dir(cfg: GatewayConfig) -> Path:
@@ -46,12 +61,15 @@ def session_dictionary(cfg: GatewayConfig, s: SessionConfig) -> Path:
     return merged_dictionary(s.dictionary, overlay, dictionaries_dir(cfg))
 
 
-def _session_dict(s: SessionConfig, dictionary: Path | None = None) -> fix.Dictionary:
-    """``dictionary`` replaces ``s.dictionary`` (a merged venue dictionary)."""
+def _session_dict(
+    s: SessionConfig, dictionary: Path | None = None, zone: str | None = None
+) -> fix.Dictionary:
+    """``dictionary`` replaces ``s.dictionary`` (a merged venue dictionary); ``zone`` is the
+    process's time zone (:func:`_zone`)."""
     dictionary = s.dictionary if dictionary is None else dictionary
     d = fix.Dictionary()
-    d.setString("StartTime", _utc_time(s.schedule.start, s.schedule.timezone))
-    d.setString("EndTime", _utc_time(s.schedule.end, s.schedule.timezone))
+    for key, value in _schedule(s, zone).items():
+        d.setString(key, value)
     d.setString("UseDataDictionary", "Y")
     if s.transport_dictionary is not None:
         d.setString("TransportDataDictionary", str(s.transport_dictionary))
@@ -94,12 +112,20 @@ def acceptor_settings(cfg: GatewayConfig, clients: Iterable[ClientConfig]) -> fi
     defaults = {"ConnectionType": "acceptor", "SocketAcceptPort": str(cfg.acceptor.port)}
     if cfg.acceptor.bind_address:
         defaults["SocketAcceptHost"] = cfg.acceptor.bind_address
+    zone = _zone(cfg)
     return _settings(
         defaults,
         cfg.sessions_dir,
         "clients",
-        ((session_id(c.begin_string, c.gateway_comp_id, c.comp_id), _session_dict(c)) for c in clients),
+        ((session_id(c.begin_string, c.gateway_comp_id, c.comp_id), _client_dict(c, zone)) for c in clients),
     )
+
+
+def _client_dict(c: ClientConfig, zone: str | None) -> fix.Dictionary:
+    d = _session_dict(c, zone=zone)
+    if c.accept_port is not None:  # QuickFIX listens on every distinct port of its sessions
+        d.setString("SocketAcceptPort", str(c.accept_port))
+    return d
 
 
 def market_data_session_id(v: VenueConfig) -> fix.SessionID | None:
@@ -109,12 +135,14 @@ def market_data_session_id(v: VenueConfig) -> fix.SessionID | None:
 
 
 def initiator_settings(cfg: GatewayConfig, venues: Iterable[VenueConfig]) -> fix.SessionSettings:
+    zone = _zone(cfg)
+
     def sessions(v: VenueConfig) -> list[tuple[fix.SessionID, fix.Dictionary]]:
         out = []
         for sid in (session_id(v.begin_string, v.gateway_comp_id, v.comp_id), market_data_session_id(v)):
             if sid is None:
                 continue
-            d = _session_dict(v, session_dictionary(cfg, v))
+            d = _session_dict(v, session_dictionary(cfg, v), zone)
             d.setString("SocketConnectHost", v.host)
             d.setString("SocketConnectPort", str(v.port))
             d.setString("ReconnectInterval", str(v.reconnect_s))
@@ -135,5 +163,6 @@ def simulator_settings(cfg: GatewayConfig, venue: VenueConfig, bind_address: str
     md_comp_id = venue.market_data.session_comp_id()
     if md_comp_id:  # the venue's market-data session, on the same port
         sids.append(session_id(venue.begin_string, md_comp_id, venue.gateway_comp_id))
-    sessions = [(sid, _session_dict(venue, session_dictionary(cfg, venue))) for sid in sids]
+    zone = _zone(cfg)
+    sessions = [(sid, _session_dict(venue, session_dictionary(cfg, venue), zone)) for sid in sids]
     return _settings(defaults, cfg.sessions_dir, f"sim-{venue.name}", sessions)

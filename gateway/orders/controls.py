@@ -1,20 +1,26 @@
-"""Operator and clock driven changes to orders: kill switch, cancel-on-disconnect, timeouts."""
+"""Operator and clock driven changes to orders: kill switch, cancel-on-disconnect, timeouts,
+and the close of the trading day (Day orders end as Expired or DoneForDay)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from gateway.orders.enums import (
     CxlRejReason,
+    ExecType,
     OrdRejReason,
     OrdStatus,
     TimeInForce,
 )
 from gateway.orders.messages import (
     CancelChildOrder,
+    ExecutionReport,
 )
 from gateway.orders.model import ChildOrder, ClientOrder, PendingChange
 from gateway.orders.outcome import Outcome, settles
+from gateway.orders.reports import execution_report
+from gateway.orders.state import Event, IllegalTransition, next_status
 from gateway.risk.trading_state import StateChange, TradingState
 
 log = logging.getLogger("gateway.orders")
@@ -111,6 +117,36 @@ class Controls:
                 self._kill(order, children, out, reason, reason)
         return out
 
+    @settles
+    def cancel_venue_orders(self, venue: str, reason: str) -> Outcome:
+        """Every working child at ``venue`` canceled on the gateway's account (a venue removed
+        from the configuration); the clients' Canceled reports carry ``reason``."""
+        out = Outcome()
+        for order in self.open_orders():
+            children = [c for c in order.children if c.venue == venue and c.is_open and c.pending is None]
+            if children and order.pending is None:
+                self._kill(order, children, out, reason, reason)
+        return out
+
+    @settles
+    def cancel_by_operator(self, order_id: str, reason: str) -> Outcome:
+        """An operator's cancel of one working order (admin API); the client's Canceled report
+        carries ``reason``. Raises KeyError for an unknown order, ValueError when it cannot be
+        canceled now."""
+        order = self.orders.get(order_id)
+        if order is None:
+            raise KeyError(f"unknown order {order_id!r}")
+        if not order.is_open:
+            raise ValueError(f"order {order_id} is already {order.status.name.lower()}")
+        if order.pending is not None:
+            raise ValueError(f"order {order_id} has a {order.pending.kind.name.lower()} in flight")
+        children = [c for c in order.children if c.is_open and c.pending is None]
+        if not children:
+            raise ValueError(f"order {order_id} has no working child to cancel")
+        out = Outcome()
+        self._kill(order, children, out, reason, reason)
+        return out
+
     # ------------------------------------------------------------ timers
 
     @settles
@@ -171,4 +207,101 @@ class Controls:
                 log.error("%s: kill-switch cancel unanswered: %s", order.order_id, text)
                 continue
             self._refuse_pending(order, CxlRejReason.BROKER_OPTION, text, out)
+        return out
+
+    # ------------------------------------------------------------ the close
+
+    def working_day_orders(self, created_before_ns: int | None = None) -> list[ClientOrder]:
+        """Open Day orders (TimeInForce Day or absent), only those created before
+        ``created_before_ns`` when given (after a restart: the ones from before the last close)."""
+        return [
+            o
+            for o in self.open_orders()
+            if o.tif is TimeInForce.DAY and (created_before_ns is None or o.created_ns < created_before_ns)
+        ]
+
+    def ending_orders(self) -> list[ClientOrder]:
+        """Day orders the close is ending that are still open (their venues have not confirmed)."""
+        return [o for oid in self._day_ends if (o := self.orders[oid]).is_open]
+
+    @settles
+    def end_day_orders(self, orders: list[ClientOrder], end_as: OrdStatus, reason: str) -> Outcome:
+        """The close: end ``orders`` as ``end_as`` (EXPIRED or DONE_FOR_DAY), ``reason`` the Text.
+
+        Their open children are canceled at their venues first, on the gateway's own account, as
+        the kill switch does; the client hears Expired (or DoneForDay) only when every venue has
+        confirmed (:meth:`_day_orders_ended`), so a fill that races the cancel is never lost.
+        Children at a venue that is down are canceled when it logs on (:meth:`resume_day_ends`).
+        """
+        out = Outcome()
+        for order in orders:
+            if order.is_open:
+                self._day_ends[order.order_id] = (end_as, reason)
+                self._end_day_order(order, out, None)
+        return out
+
+    @settles
+    def resume_day_ends(self, venue: str) -> Outcome:
+        """``venue`` logged on: cancel there the children of Day orders the close is ending."""
+        out = Outcome()
+        for order in self.ending_orders():
+            self._end_day_order(order, out, venue)
+        return out
+
+    def _end_day_order(self, order: ClientOrder, out: Outcome, venue: str | None) -> None:
+        end_as, reason = self._day_ends[order.order_id]
+        children = [
+            c
+            for c in order.children
+            if c.is_open
+            and not (c.pending and c.pending.kind is OrdStatus.PENDING_CANCEL)
+            and c.venue in self.venues_up
+            and (venue is None or c.venue == venue)
+        ]
+        if children:
+            self._kill(order, children, out, f"close ({end_as.name})", reason)
+        elif not any(c.is_open for c in order.children):  # nothing left at any venue: end it here
+            event = Event.EXPIRED if end_as is OrdStatus.EXPIRED else Event.DONE_FOR_DAY
+            try:
+                order.status = next_status(order.status, event)
+            except IllegalTransition:  # e.g. never acknowledged: DoneForDay needs a live order
+                order.status = OrdStatus.EXPIRED
+            order.text, order.updated_ns = reason, self.clock()
+            del self._day_ends[order.order_id]
+            out.touch(order)
+            out.to_clients.append(
+                execution_report(order, self.ids.exec_id(), ExecType(order.status.value), text=reason)
+            )
+            out.note(order.order_id, f"ended at the close: {order.status.name}")
+        elif venue is None:
+            down = sorted({c.venue for c in order.children if c.is_open and c.venue not in self.venues_up})
+            if down:
+                out.note(order.order_id, f"close: cancel waits for {', '.join(down)} to log on")
+
+    def _day_orders_ended(self, out: Outcome) -> Outcome:
+        """A Day order the close is ending has ended: its venues confirmed the gateway's cancel,
+        which venue_reports reports as Canceled; to the client it ended at the close, so relabel
+        that report Expired (or DoneForDay). A fill, the client's own cancel (it names
+        OrigClOrdID) or the venue's own Expired stay as they are."""
+        if not self._day_ends:
+            return out
+        for i, report in enumerate(out.to_clients):
+            ending = self._day_ends.get(report.order_id)
+            order = self.orders.get(report.order_id)
+            if ending is None or order is None or order.is_open or not isinstance(report, ExecutionReport):
+                continue
+            del self._day_ends[order.order_id]
+            if (
+                report.exec_type is not ExecType.CANCELED
+                or report.orig_cl_ord_id is not None
+                or order.status is not OrdStatus.CANCELED
+            ):
+                continue
+            end_as, reason = ending
+            order.status, order.text = end_as, reason  # a relabel of the end, not a transition
+            out.to_clients[i] = dataclasses.replace(
+                report, exec_type=ExecType(end_as.value), ord_status=end_as, text=reason
+            )
+            out.touch(order)
+            out.note(order.order_id, f"ended at the close: {end_as.name}")
         return out

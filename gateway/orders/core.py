@@ -24,6 +24,7 @@ from gateway.orders.enums import (
     OrdStatus,
     OrdType,
     Side,
+    TimeInForce,
 )
 from gateway.orders.ids import IdGenerator
 from gateway.orders.messages import (
@@ -35,6 +36,7 @@ from gateway.orders.messages import (
     RequestMassStatus,
     RequestStatus,
     SendChildOrder,
+    VenueExecution,
 )
 from gateway.orders.model import ChildOrder, ClientOrder, PendingChange
 from gateway.orders.outcome import Outcome, settles
@@ -76,6 +78,8 @@ class OrderCore(VenueReports, Controls):
         self._children: dict[tuple[str, str], ChildOrder] = {}
         self._awaiting_ack: dict[str, ClientOrder] = {}  # PendingNew orders, for check_timeouts
         self._awaiting_change: dict[str, ClientOrder] = {}  # pending cancel/replace, likewise
+        self._day_ends: dict[str, tuple[OrdStatus, str]] = {}  # Day orders the close is ending
+        self.day_orders_closed: str | None = None  # set from the close until the session ends: why
 
     # ------------------------------------------------------------ state queries
 
@@ -289,6 +293,8 @@ class OrderCore(VenueReports, Controls):
             return OrdRejReason.OTHER, f"OrderQty must be positive, got {cmd.qty}"
         if cmd.ord_type is OrdType.LIMIT and (cmd.price is None or cmd.price <= 0):
             return OrdRejReason.OTHER, "a limit order needs a positive Price"
+        if self.day_orders_closed is not None and cmd.tif is TimeInForce.DAY:
+            return OrdRejReason.EXCHANGE_CLOSED, self.day_orders_closed
         return None
 
     def _reject(self, order: ClientOrder, reason: OrdRejReason, text: str, out: Outcome) -> None:
@@ -547,3 +553,7 @@ class OrderCore(VenueReports, Controls):
         return out
 
     # ------------------------------------------------------------ venue reports
+
+    def venue_execution(self, rpt: VenueExecution) -> Outcome:
+        """:meth:`VenueReports.venue_execution`, then the close's relabel (controls.py)."""
+        return self._day_orders_ended(super().venue_execution(rpt))

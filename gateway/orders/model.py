@@ -69,6 +69,9 @@ class ChildOrder:
     venue_order_id: str | None = None
     fills: Fills = field(default_factory=Fills)
     exec_ids: set[str] = field(default_factory=set)  # venue ExecIDs applied: resends are ignored
+    # The venue CumQty reconciliation brought this child to: a venue fill report at or below it
+    # is already counted (in reconciliation's one catch-up fill), whatever its ExecID.
+    reconciled_cum: Decimal = ZERO
     ack_deadline_ns: int | None = None
     updated_ns: int = 0
 
@@ -104,6 +107,7 @@ class ChildOrder:
             "cum_qty": str(self.fills.cum_qty),
             "notional": str(self.fills.notional),
             "exec_ids": sorted(self.exec_ids),
+            "reconciled_cum": str(self.reconciled_cum),
             "ack_deadline_ns": self.ack_deadline_ns,
         }
 
@@ -125,6 +129,7 @@ class ChildOrder:
             venue_order_id=d["venue_order_id"],
             fills=Fills(Decimal(d["cum_qty"]), Decimal(d["notional"])),
             exec_ids=set(d["exec_ids"]),
+            reconciled_cum=Decimal(d.get("reconciled_cum", "0")),
             ack_deadline_ns=d["ack_deadline_ns"],
         )
 

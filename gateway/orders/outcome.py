@@ -28,6 +28,7 @@ class Outcome:
     positions: list[Position] = field(default_factory=list)
     state_changes: list[StateChange] = field(default_factory=list)
     canceled: list[str] = field(default_factory=list)  # OrderIDs a kill switch is canceling
+    repeats: str | None = None  # OrderID whose already-applied venue report this one repeats
 
     def touch(self, *orders: ClientOrder | ChildOrder) -> None:
         for o in orders:

@@ -110,10 +110,18 @@ class VenueReports:
         order = self.orders[child.parent_id]
         if rpt.exec_id in child.exec_ids:
             out.note(order.order_id, f"{rpt.venue} ExecID {rpt.exec_id} already applied: ignored")
+            out.repeats = order.order_id
             return out
-        if rpt.exec_type is ExecType.TRADE and 0 < rpt.cum_qty <= child.fills.cum_qty:
-            # The venue's own CumQty says this fill is counted (reconciliation applied it first).
-            out.note(order.order_id, f"{rpt.venue} fill to CumQty {rpt.cum_qty} already counted: ignored")
+        if child.status.is_terminal and rpt.exec_type in _TERMINAL_EVENTS:
+            # e.g. the venue confirms the cancel the gateway sent when the ack never came
+            out.note(
+                order.order_id, f"{rpt.venue} {rpt.exec_type.name} for finished {child.cl_ord_id}: no change"
+            )
+            return out
+        if rpt.exec_type is ExecType.TRADE and 0 < rpt.cum_qty <= child.reconciled_cum:
+            # Reconciliation's catch-up fill counted it. Below that mark CumQty is no test:
+            # a venue may deliver the fills of one sweep out of order (higher CumQty first).
+            out.note(order.order_id, f"{rpt.venue} fill to CumQty {rpt.cum_qty} already reconciled: ignored")
             return out
         try:
             self._apply_execution(order, child, rpt, out)
@@ -390,6 +398,7 @@ class VenueReports:
                 status.ord_status, status.cum_qty, status.leaves_qty, status.avg_px,
                 last_qty=missed, last_px=px,
             )))  # fmt: skip
+        child.reconciled_cum = max(child.reconciled_cum, status.cum_qty)
         ended = _RECONCILED_ENDS.get(status.ord_status)
         if ended is not None and child.is_open:
             out.merge(self.venue_execution(VenueExecution(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 from gateway.config.model import CheckSpec, ConfigError, GatewayConfig, display_path
 from gateway.orders.enums import OrdRejReason
@@ -45,8 +47,16 @@ class RiskEngine:
     be skipped because a session name did not match.
     """
 
-    def __init__(self, checks: Mapping[str, Sequence[RiskCheck]]) -> None:
+    def __init__(
+        self,
+        checks: Mapping[str, Sequence[RiskCheck]],
+        specs: Mapping[str, Sequence[CheckSpec]] | None = None,
+        restricted: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self._plans = {client: _ClientPlan(client_checks) for client, client_checks in checks.items()}
+        self._specs = {client: list(s) for client, s in (specs or {}).items()}
+        self._restricted = {client: tuple(s) for client, s in (restricted or {}).items()}
+        self._classes: dict[str, type] = {}
 
     @classmethod
     def from_config(cls, cfg: GatewayConfig) -> RiskEngine:
@@ -57,7 +67,33 @@ class RiskEngine:
         for client in cfg.clients.values():
             built = [_build(spec, classes) for spec in client.risk.checks]
             checks[client.name] = _with_restricted(built, client.risk.restricted_symbols)
-        return cls(checks)
+        specs = {c.name: c.risk.checks for c in cfg.clients.values()}
+        return cls(checks, specs, {c.name: c.risk.restricted_symbols for c in cfg.clients.values()})
+
+    # ------------------------------------------------------------------------------- live limits
+
+    def limits(self, client: str) -> list[tuple[str, dict[str, Any]]]:
+        """The client's configured checks and their parameters as they apply now."""
+        return [(spec.name, dict(spec.params)) for spec in self._specs.get(client, [])]
+
+    def set_param(self, client: str, check: str, param: str, value: Any) -> None:
+        """Rebuild one check of one client with one parameter changed; the next order sees it.
+        A stateful check (throttle, duplicate detection) starts afresh. Raises ConfigError (the
+        config file and key of the check) for a bad value or parameter, KeyError for an unknown
+        client or check."""
+        specs = self._specs.get(client)
+        if specs is None:
+            raise KeyError(f"unknown client session {client!r}")
+        index = next((i for i, s in enumerate(specs) if s.name == check), None)
+        if index is None:
+            names = ", ".join(s.name for s in specs) or "none"
+            raise KeyError(f"client {client} has no {check!r} check (it has: {names})")
+        spec = replace(specs[index], params={**specs[index].params, param: value})
+        built = _build(spec, self._classes)
+        checks = list(self._plans[client].checks)
+        checks[[c.name for c in checks].index(built.name)] = built
+        specs[index] = spec
+        self._plans[client] = _ClientPlan(_with_restricted(checks, self._restricted.get(client, ())))
 
     # ---------------------------------------------------------------------------------- hot path
 

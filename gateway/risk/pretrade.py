@@ -94,6 +94,14 @@ class PreTrade:
             market=market,
         )
 
+    def adopt_rules(self, fresh: PreTrade) -> None:
+        """Take ``fresh``'s configured rules (checks, automatic triggers, instrument terms,
+        reference prices) and keep this instance's state (positions, exposure, trading states,
+        marks): what a configuration reload changes."""
+        self.risk, self.loss_limits, self.reject_bursts = fresh.risk, fresh.loss_limits, fresh.reject_bursts
+        self.view = CoreRiskView(self.exposure, self.prices, fresh.view._ticks, fresh.view._lots, self.clock)
+        self.prices.configured = fresh.prices.configured
+
     # ------------------------------------------------------------ before an order moves
 
     def on_message(self, client: str) -> tuple[OrdRejReason, str] | None:

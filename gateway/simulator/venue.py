@@ -4,8 +4,9 @@ It speaks the venue's configured FIX version and answers NewOrderSingle, cancel,
 cancel/replace, OrderStatusRequest and OrderMassStatusRequest with the reports a
 real venue would send. Acknowledgement delay and random rejects are driven by a
 seeded RNG so runs repeat. Faults (``simulator.faults``) make it misbehave on purpose:
-duplicated ExecutionReports, unanswered status requests, dropped sessions, so the
-gateway's dedupe, reconciliation timeouts and reconnects are tested against a real peer.
+duplicated ExecutionReports, withheld acknowledgements, fills out of order, unanswered
+status requests, dropped sessions, so the gateway's dedupe, acknowledgement timeouts,
+reconciliation timeouts and reconnects are tested against a real peer.
 
 It also publishes its books (:mod:`gateway.codec.marketdata`). A MarketDataRequest (V)
 subscribes the session: a snapshot (W) per symbol at once (aggregated top N levels, the
@@ -182,8 +183,12 @@ class SimVenue(GuardedApplication):
         if mt in ("AF", "H") and self.faults.withhold_status:
             log.info("%s: fault: %s from %s left unanswered", self.name, mt, owner)
             return
-        if mt == "AF":
-            self._mass_status(opt(message, t.MassStatusReqID) or "", owner, session_id)
+        if mt == "AF":  # a slow venue is slow to answer this too
+            req_id = opt(message, t.MassStatusReqID) or ""
+            if self.ack_delay_s > 0 and self.loop is not None:
+                self.loop.call_later(self.ack_delay_s, lambda: self._mass_status(req_id, owner, session_id))
+            else:
+                self._mass_status(req_id, owner, session_id)
             return
         if mt == "V":
             self._market_data_request(message, owner, session_id)
@@ -268,7 +273,7 @@ class SimVenue(GuardedApplication):
 
         ``canceled_from`` is the OrigClOrdID of the cancel request that produced these events.
         """
-        for ev in events:
+        for ev in self._faulty(events):
             if isinstance(ev, CancelRejected):
                 continue
             order = ev.order
@@ -276,6 +281,29 @@ class SimVenue(GuardedApplication):
                 continue
             self._send(self.sessions[order.owner], self._report(ev, canceled_from))
         self._book_changed(events)
+
+    def _faulty(self, events: list[BookEvent]) -> list[BookEvent]:
+        """The ``withhold_acks`` and ``reorder_fills`` faults: events as a misbehaving venue
+        reports them (the book itself is unchanged)."""
+        f = self.faults
+        if not (f.withhold_acks or f.reorder_fills):
+            return events
+        events = list(events)
+        if f.withhold_acks:
+            events = [
+                ev for ev in events
+                if not (isinstance(ev, Accepted) and self.fault_rng.random() < f.withhold_acks)
+            ]  # fmt: skip
+        if f.reorder_fills:
+            for order_id in {ev.order.order_id for ev in events if isinstance(ev, Fill)}:
+                at = [
+                    i for i, ev in enumerate(events) if isinstance(ev, Fill) and ev.order.order_id == order_id
+                ]
+                if len(at) > 1 and self.fault_rng.random() < f.reorder_fills:
+                    fills = [events[i] for i in at]
+                    for i, ev in zip(at, reversed(fills), strict=True):
+                        events[i] = ev
+        return events
 
     def _report(self, ev: BookEvent, canceled_from: str | None = None) -> ExecutionReport:
         order = ev.order

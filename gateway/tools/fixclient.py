@@ -208,7 +208,7 @@ class FixClient:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._parser = FixParser()
-        self._missing.clear()
+        # _missing is kept: what the peer never resent is asked for again after the next Logon.
         self._logout_sent = False
         self._last_send = time.monotonic()
 
@@ -403,6 +403,10 @@ class FixClient:
         gap_from = self.next_in if seq > self.next_in and not self._missing and mtype != "5" else None
         if not self._accept_seq(msg, mtype, seq):
             return None
+        if mtype == "A" and self._missing:
+            # A gap left open on an earlier connection: its ResendRequest died with that connection,
+            # so ask again from the oldest missing message (this also covers any new gap).
+            gap_from = min(self._missing)
         result = self._dispatch(msg, mtype, seq)
         if gap_from is not None:
             # After answering (a GapFill must not cover our own ResendRequest); one open-ended request

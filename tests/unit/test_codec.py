@@ -932,3 +932,15 @@ def test_dictionary_when_loaded_twice_then_cached() -> None:
 
 def test_dictionary_when_compared_with_spec_file_then_every_field_read() -> None:
     assert {f.name: f.tag for f in base_dictionary(FIX44).fields_by_tag.values()} == FIX44_FIELDS
+
+
+def test_a_journal_line_becomes_a_message_to_send_again():
+    from gateway.codec.fields import from_raw
+
+    msg = from_raw(
+        "8=FIX.4.4|9=99|35=8|34=7|49=FIXGW|52=20261126-18:00:00.000|56=C1|43=Y|11=A|17=E1|58=x|y|10=123|"
+    )
+    assert msg.getHeader().getField(35) == "8"
+    assert not any(msg.getHeader().isSetField(tag) for tag in (34, 49, 52, 56, 43))
+    assert (msg.getField(11), msg.getField(17), msg.getField(58)) == ("A", "E1", "x|y")
+    assert not msg.isSetField(9) and not msg.isSetField(10)

@@ -335,6 +335,18 @@ def test_summary_masks_database_password(tree: Path) -> None:
         (
             "config/venues/SIM-A.yaml",
             "reference_prices",
+            "faults: {reorder_fills: 2}\n  reference_prices",
+            "SIM-A.yaml: simulator.faults.reorder_fills: must be <= 1",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            'fix_version: "4.2"',
+            'fix_version: "4.2"\norphans: kill',
+            "config/venues/SIM-A.yaml: orphans: expected one of: leave, cancel, got 'kill'",
+        ),
+        (
+            "config/venues/SIM-A.yaml",
+            "reference_prices",
             "faults: {reorder: true}\n  reference_prices",
             "config/venues/SIM-A.yaml: simulator.faults: unknown key 'reorder'",
         ),

@@ -335,6 +335,43 @@ def test_inbound_gap_requests_resend_once_and_drops_duplicates() -> None:
     assert [field(m, 35) for m in peer.received].count("2") == 1
 
 
+def test_gap_left_open_by_a_dropped_connection_is_requested_again_after_logon() -> None:
+    """The peer died before resending 2-3: the next session asks for them again, not only for
+    whatever gap its own Logon shows (a real initiator keeps expecting the oldest missing one)."""
+
+    def first(peer: Peer) -> None:
+        peer.logon()  # peer seq 1
+        peer.send("8", *er("E4"), seq=4)  # 2 and 3 missing
+        assert field(peer.expect("2"), 7) == "2"  # ...and the peer goes away without resending
+
+    def second(peer: Peer) -> None:
+        peer.seq = 5
+        peer.logon()  # seq 5: no new gap
+        request = peer.expect("2")
+        assert (field(request, 7), field(request, 16)) == ("2", "0")
+        peer.send("8", *er("E2"), seq=2, poss_dup=True)
+        peer.send("8", *er("E3"), seq=3, poss_dup=True)
+        peer.send("4", (123, "Y"), (36, 6), seq=4, poss_dup=True)
+        peer.logout()
+
+    acc = Acceptor(first)
+    client = client_for(acc)
+    client.logon()
+    msg = client.recv(timeout=5)
+    assert msg is not None and field(msg, 11) == "E4"
+    acc.join()
+    client.close()
+    acc = Acceptor(second)
+    client.port = acc.port
+    client.logon()
+    got = [client.recv(timeout=5) for _ in range(2)]
+    assert [field(m, 11) for m in got if m is not None] == ["E2", "E3"]
+    assert client.recv(timeout=0.3) is None
+    assert client.next_in == 6
+    client.logout()
+    acc.join()
+
+
 def test_sequence_reset_sets_next_in() -> None:
     def script(peer: Peer) -> None:
         peer.logon()

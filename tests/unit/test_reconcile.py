@@ -81,3 +81,28 @@ def test_a_late_real_fill_already_counted_by_reconciliation_is_ignored():
                        D(60), D(10), last_qty=D(40), last_px=D(10))
     )  # fmt: skip
     assert ers(out) == [] and order.fills.cum_qty == D(40)
+
+
+def trade(exec_id: str, last: str, px: str, cum: str) -> VenueExecution:
+    partial = OrdStatus.PARTIALLY_FILLED
+    leaves = D(100) - D(cum)
+    return VenueExecution(VENUE, "GT-1", None, "V1", exec_id, ExecType.TRADE, partial, D(cum), leaves, D(px),
+                          last_qty=D(last), last_px=D(px))  # fmt: skip
+
+
+def test_fills_delivered_highest_cumqty_first_each_count_once():
+    core, order, child = placed()
+    for exec_id, last, px, cum in (
+        ("F3", "30", "10.02", "60"),
+        ("F2", "20", "10.01", "30"),
+        ("F1", "10", "10", "10"),
+    ):
+        assert len(ers(core.venue_execution(trade(exec_id, last, px, cum)))) == 1
+    assert (child.fills.cum_qty, order.fills.cum_qty) == (D(60), D(60))
+    assert order.fills.avg_px == (D(30) * D("10.02") + D(20) * D("10.01") + D(10) * D(10)) / D(60)
+
+
+def test_the_reconciled_mark_survives_a_restart():
+    core, _, child = placed()
+    core.reconcile_child(child, status(OrdStatus.PARTIALLY_FILLED, "40", "10", leaves="60"))
+    assert type(child).from_doc(child.to_doc()).reconciled_cum == D(40)
