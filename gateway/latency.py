@@ -21,6 +21,10 @@ class LatencyRecorder:
             buf = self._samples[kind] = deque(maxlen=self._maxlen)
         buf.append(ns)
 
+    def clear(self) -> None:
+        """Start afresh (a benchmark measures one scenario at a time)."""
+        self._samples.clear()
+
     def summary(self) -> dict[str, dict[str, float]]:
         """Percentiles in microseconds per direction."""
         out = {}

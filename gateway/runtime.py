@@ -41,6 +41,7 @@ from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, market_data_session_id, session_id
 from gateway.journal import EventRecord, Journal, JournalError
 from gateway.latency import LatencyRecorder
+from gateway.logs import stop_logging
 from gateway.marketdata.book import MarketData
 from gateway.metrics import Metrics
 from gateway.orders.core import OrderCore, Outcome
@@ -769,7 +770,7 @@ class Gateway:
             raise  # nothing of it is sent; the callback's guard answers the message
         if self._crash_after_journal and inbound is not None and self._crash_after_journal in inbound.text:
             log.critical("FIXGW_CRASH_AFTER_JOURNAL: exiting after journaling %s", inbound.text)
-            logging.shutdown()
+            stop_logging()
             os._exit(70)
         for sid, msg in sends:
             fix.Session.sendToTarget(msg, sid)

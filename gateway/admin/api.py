@@ -54,6 +54,8 @@ class AdminApi:
             ("GET", re.compile(r"/api/risk"), self.risk),
             ("POST", re.compile(r"/api/risk"), self.set_risk),
             ("POST", re.compile(r"/api/reload"), self.reload),
+            ("GET", re.compile(r"/api/latency"), self.latency),
+            ("POST", re.compile(r"/api/latency/reset"), self.reset_latency),
             ("GET", re.compile(r"/metrics"), self.metrics),
         ]
 
@@ -261,6 +263,15 @@ class AdminApi:
         except ConfigError as exc:
             raise HttpError(400, f"reload refused, nothing changed: {exc}") from None
         return result
+
+    def latency(self, req: Request) -> dict:
+        """Gateway-internal time per inbound message (µs percentiles): client message in ->
+        everything it caused sent ("client"), venue report in -> likewise ("venue")."""
+        return self.gw.latency.summary()
+
+    def reset_latency(self, req: Request) -> dict:
+        self.gw.latency.clear()
+        return {}
 
     def metrics(self, req: Request) -> Response:
         return Response(

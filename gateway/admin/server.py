@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -78,11 +79,19 @@ class AdminServer:
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self._conns: dict[int, _Conn] = {}
+        # The loop polls this between FIX messages: one poll(2) answers "anything to do?"
+        # (an accept() that fails costs a syscall and a Python exception every time).
+        self._ready = select.poll()
+        self._ready.register(self.sock, select.POLLIN)
 
     # -- engine-loop side ---------------------------------------------------------------------
 
     def poll(self) -> None:
         """Accept, read what has arrived, answer complete requests; never blocks."""
+        if not self._ready.poll(0):
+            if self._conns:
+                self._close_idle()
+            return
         while True:
             try:
                 sock, addr = self.sock.accept()
@@ -90,6 +99,7 @@ class AdminServer:
                 break
             sock.setblocking(False)
             self._conns[sock.fileno()] = _Conn(sock, f"{addr[0]}:{addr[1]}")
+            self._ready.register(sock, select.POLLIN)
         if not self._conns:
             return
         now = time.monotonic()
@@ -123,8 +133,16 @@ class AdminServer:
     def _close(self, fd: int) -> None:
         conn = self._conns.pop(fd, None)
         if conn is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._ready.unregister(fd)
             with contextlib.suppress(OSError):
                 conn.sock.close()
+
+    def _close_idle(self) -> None:
+        now = time.monotonic()
+        for fd, conn in list(self._conns.items()):
+            if now - conn.last_io > _IDLE_S:
+                self._close(fd)
 
     def _serve(self, conn: _Conn) -> None:
         while True:

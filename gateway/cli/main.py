@@ -24,7 +24,7 @@ from gateway.cli.log_cmd import log_group
 from gateway.cli.onboard_cmd import clients
 from gateway.cli.positions_cmd import positions
 from gateway.config import ConfigError, GatewayConfig, load_config
-from gateway.logs import setup_logging
+from gateway.logs import setup_logging, stop_logging
 
 CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
 
@@ -79,7 +79,7 @@ def run(config_path: str | None, no_simulators: bool, log_format: str) -> None:
         signal.signal(sig, lambda *_: gw.stop())
     signal.signal(signal.SIGHUP, lambda *_: gw.loop.call_soon(gw.reload_logged))
     gw.run()
-    logging.shutdown()
+    stop_logging()
     # QuickFIX's engine destructors can crash at interpreter exit (upstream PR 740);
     # every session is logged out and the journal closed, so leave without them.
     os._exit(0)
@@ -126,7 +126,7 @@ def venue_sim(config_path: str | None, orders_file: str | None, venues: tuple[st
         from gateway.tools.killsoak import venue_orders_doc
 
         Path(orders_file).write_text(json.dumps(venue_orders_doc(host)))
-    logging.shutdown()
+    stop_logging()
     os._exit(0)
 
 

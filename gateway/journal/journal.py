@@ -120,13 +120,25 @@ def _driver_statement(
         return d
 
     if order:
+        # Straight to the tuple the driver wants (this runs for every row of every write).
+        getters = []
+        for key in order:
+            if key in names:
+                get = attrgetter(key)
+                getters.append(_json_of(get) if key == "doc" else get)
+            else:
+                getters.append(dict(extra)[key])
+        getters_t = tuple(getters)
 
         def positional(record: Any) -> tuple[Any, ...]:
-            d = values(record)
-            return tuple(d[k] for k in order)
+            return tuple([get(record) for get in getters_t])
 
         return str(compiled), positional
     return str(compiled), values
+
+
+def _json_of(get: Callable[[Any], Any]) -> Callable[[Any], str]:
+    return lambda record: json.dumps(get(record), separators=(",", ":"))
 
 
 def _event_params(e: EventRecord) -> dict[str, Any]:
