@@ -41,7 +41,7 @@ from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, market_data_session_id, session_id
 from gateway.journal import EventRecord, Journal, JournalError
 from gateway.latency import LatencyRecorder
-from gateway.logs import stop_logging
+from gateway.logs import flush_logs, stop_logging
 from gateway.marketdata.book import MarketData
 from gateway.metrics import Metrics
 from gateway.orders.core import OrderCore, Outcome
@@ -686,6 +686,7 @@ class Gateway:
         return True
 
     def _tick(self) -> None:
+        flush_logs()
         if not self.journal_ok:
             self._probe_journal()
         self.flow.poll()
@@ -720,15 +721,26 @@ class Gateway:
             if mt == "8" and report.exec_type is ExecType.REJECTED:
                 reason = (report.ord_rej_reason or OrdRejReason.OTHER).name
                 self.metrics.rejects[(report.session, reason)] += 1
+            # One line per client report, naming client, ClOrdID, OrderID and venue(s): an order
+            # can be followed with grep (lines cost ~9 µs each, so the child sends are DEBUG).
+            order = self.core.orders.get(report.order_id)
+            venues = ",".join(sorted({c.venue for c in order.children})) if order and order.children else "-"
             log.info(
-                "%s %s ClOrdID=%s OrderID=%s %s",
+                "%s %s ClOrdID=%s OrderID=%s venue=%s %s",
                 report.session,
                 "ER" if mt == "8" else "CxlRej",
                 report.cl_ord_id,
                 report.order_id,
+                venues,
                 f"{report.exec_type.name} {report.ord_status.name}" if mt == "8" else report.text,
-                extra={"client": report.session, "cl_ord_id": report.cl_ord_id, "order_id": report.order_id},
+                extra={
+                    "client": report.session,
+                    "cl_ord_id": report.cl_ord_id,
+                    "order_id": report.order_id,
+                    "venue": venues,
+                },
             )
+        debug = log.isEnabledFor(logging.DEBUG)
         for cmd in outcome.to_venues:
             begin_string = self.cfg.venues[cmd.venue].begin_string
             msg = encode_venue_command(cmd, begin_string)
@@ -741,20 +753,11 @@ class Gateway:
                                       raw(msg), ts))  # fmt: skip
             if isinstance(cmd, SendChildOrder):
                 self.metrics.orders_out[cmd.venue] += 1
-            log.info(
-                "%s %s ClOrdID=%s OrderID=%s -> %s",
-                client or "-",
-                type(cmd).__name__,
-                cmd.cl_ord_id,
-                order_id,
-                cmd.venue,
-                extra={
-                    "client": client,
-                    "cl_ord_id": cmd.cl_ord_id,
-                    "order_id": order_id,
-                    "venue": cmd.venue,
-                },
-            )
+            if debug:
+                parent = child.parent_id if child else order_id
+                extra = {"client": client, "cl_ord_id": cmd.cl_ord_id, "order_id": parent, "venue": cmd.venue}
+                log.debug("%s %s ClOrdID=%s OrderID=%s -> %s", client or "-", type(cmd).__name__,
+                          cmd.cl_ord_id, parent, cmd.venue, extra=extra)  # fmt: skip
         try:
             if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
                 self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))

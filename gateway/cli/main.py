@@ -18,13 +18,14 @@ import click
 from gateway.cli.admin_client import ADMIN_HELP
 from gateway.cli.admin_client import call as admin_call
 from gateway.cli.admin_cmds import ADMIN_COMMANDS, order_cancel_command
+from gateway.cli.bench_cmd import bench
 from gateway.cli.client_cmd import client
 from gateway.cli.killsoak_cmd import kill_soak
 from gateway.cli.log_cmd import log_group
 from gateway.cli.onboard_cmd import clients
 from gateway.cli.positions_cmd import positions
 from gateway.config import ConfigError, GatewayConfig, load_config
-from gateway.logs import setup_logging, stop_logging
+from gateway.logs import flush_logs, setup_logging, stop_logging
 
 CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
 
@@ -58,6 +59,7 @@ cli.add_command(clients)
 for _command in ADMIN_COMMANDS:
     cli.add_command(_command)
 cli.add_command(kill_soak)
+cli.add_command(bench)
 
 
 @cli.command()
@@ -67,7 +69,7 @@ cli.add_command(kill_soak)
 def run(config_path: str | None, no_simulators: bool, log_format: str) -> None:
     """Run the gateway (and its simulated venues) until SIGINT or SIGTERM; SIGHUP reloads the config."""
     cfg = _load(config_path)
-    setup_logging(cfg.log_level, log_format)
+    setup_logging(cfg.log_level, log_format, buffered=True)
     from gateway.journal import JournalError
     from gateway.runtime import Gateway
 
@@ -75,6 +77,8 @@ def run(config_path: str | None, no_simulators: bool, log_format: str) -> None:
         gw = Gateway(cfg, start_simulators=not no_simulators)
     except JournalError as exc:
         raise click.ClickException(f"journal {cfg.store.url}: {exc}") from None
+    finally:
+        flush_logs()  # what start-up logged, whatever happens next
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: gw.stop())
     signal.signal(signal.SIGHUP, lambda *_: gw.loop.call_soon(gw.reload_logged))
