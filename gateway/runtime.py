@@ -87,8 +87,9 @@ _CLIENT_HANDLERS = {
 
 
 def _is_resend(message: fix.Message, cmd) -> bool:
-    """A NewOrderSingle marked PossDupFlag or PossResend: it may have been processed already."""
-    if not isinstance(cmd, NewOrder):
+    """An order, cancel or replace marked PossDupFlag or PossResend: it may have been processed
+    already (the gateway was stopped after journaling it, before QuickFIX counted it)."""
+    if not isinstance(cmd, NewOrder | CancelOrder | ReplaceOrder):
         return False
     header = message.getHeader()
     return any(

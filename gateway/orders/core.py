@@ -141,10 +141,10 @@ class OrderCore(VenueReports, Controls):
 
     # ------------------------------------------------------------ client commands
 
-    def resent_order(self, session: str, cmd: NewOrder) -> Outcome | None:
-        """A NewOrderSingle the client resent (PossDup/PossResend): if its ClOrdID was already
-        accepted, answer with the order's current status and send nothing to a venue; None when
-        it is new to the gateway (then it is processed as any order)."""
+    def resent_order(self, session: str, cmd: NewOrder | CancelOrder | ReplaceOrder) -> Outcome | None:
+        """An order, cancel or replace the client resent (PossDup/PossResend): if its ClOrdID was
+        already accepted, answer with the order's current status and send nothing to a venue;
+        None when it is new to the gateway (then it is processed as any request)."""
         order = self._by_client.get((session, cmd.cl_ord_id))
         if order is None:
             return None

@@ -1326,3 +1326,17 @@ def test_restore_when_order_canceled_before_restart_then_ids_used_and_status_ans
             "C2",
         )
     assert fresh.open_orders() == []  # known, but not working: no risk, no timers, no mass status
+
+
+def test_resent_cancel_already_applied_is_answered_with_status_and_nothing_sent(core: OrderCore) -> None:
+    working(core, "C1")
+    core.cancel_order(S1, cancel("X1", "C1"))
+    again = core.resent_order(S1, cancel("X1", "C1"))  # PossDup after a restart
+    assert again is not None and again.to_venues == []
+    er = only_er(again)
+    assert (er.exec_type, er.ord_status, er.cl_ord_id) == (
+        ExecType.ORDER_STATUS,
+        OrdStatus.PENDING_CANCEL,
+        "X1",
+    )
+    assert core.resent_order(S1, cancel("X2", "C1")) is None  # never seen: processed as new
