@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -76,6 +77,21 @@ log = logging.getLogger("gateway")
 MD_SUFFIX = "#md"  # how a venue's separate market-data session is named in logs and the journal
 TRADING_STATE_KEY = "trading_state"  # journal meta: survives restarts, so a halt stays a halt
 RISK_OVERRIDES_KEY = "risk_overrides"  # journal meta: limits changed live (fixgw risk set)
+GC_FREEZE_EVERY_S = 1.0
+
+
+def young_objects_only() -> None:
+    """Keep Python's cyclic garbage collector to the objects made since the last call.
+
+    Every order the gateway has seen stays in memory (status requests are answered from it),
+    so a full collection scans them all: measured 22, then 50, then 96 ms under a steady
+    300 orders/s, stalling the engine thread. Collecting the young generations and then
+    freezing what survived (gc.freeze) moves the survivors out of every later scan. What is
+    frozen is still freed by reference counting; only a reference cycle that becomes garbage
+    after it was frozen is never collected, and the gateway's long-lived objects (orders,
+    positions, books) form none."""
+    gc.collect(1)
+    gc.freeze()
 
 _CLIENT_HANDLERS = {
     NewOrder: OrderCore.new_order,
@@ -186,6 +202,7 @@ class Gateway:
         self.reconciler = Reconciler(self, self._reconciled)
         self.metrics = Metrics()
         self.live_engines: list = []  # engines started by a reload (kept alive here)
+        self._next_freeze = 0.0
         self.admin: AdminServer | None = None
         if cfg.admin.port is not None:  # polled by the loop: requests run on this thread
             token = admin_token(cfg.admin, create=True)
@@ -212,6 +229,7 @@ class Gateway:
             self.cfg.acceptor.port,
             ", ".join(self.client_sessions) or "no client sessions",
         )
+        young_objects_only()  # what start-up built (restored orders, dictionaries) is never scanned again
         try:
             self.loop.run()
         finally:
@@ -688,6 +706,10 @@ class Gateway:
 
     def _tick(self) -> None:
         flush_logs()
+        now = time.monotonic()
+        if now >= self._next_freeze:
+            self._next_freeze = now + GC_FREEZE_EVERY_S
+            young_objects_only()
         if not self.journal_ok:
             self._probe_journal()
         self.flow.poll()
