@@ -62,7 +62,7 @@ from gateway.orders.messages import (
     VenueCommand,
     VenueExecution,
 )
-from gateway.orders.model import ZERO
+from gateway.orders.model import ZERO, ClientOrder
 from gateway.orders.reports import cancel_reject, reject_unknown
 from gateway.reconcile import Reconciler
 from gateway.risk.pretrade import PreTrade
@@ -92,6 +92,7 @@ def young_objects_only() -> None:
     positions, books) form none."""
     gc.collect(1)
     gc.freeze()
+
 
 _CLIENT_HANDLERS = {
     NewOrder: OrderCore.new_order,
@@ -145,6 +146,7 @@ class Gateway:
         if orders or positions:
             log.info("restored %d open orders and %d positions from the journal", len(orders), len(positions))
         self._restore_risk_overrides()
+        self.core.archive = self._archived_order
 
         self.client_sessions = {
             c.name: session_id(c.begin_string, c.gateway_comp_id, c.comp_id) for c in cfg.clients.values()
@@ -371,6 +373,16 @@ class Gateway:
             self.reload()
         except ConfigError as exc:
             log.error("reload refused, nothing changed: %s", exc)
+
+    def _archived_order(self, session: str, cl_ord_id: str) -> ClientOrder | None:
+        """A finished order no longer in memory, as journaled (for a status request)."""
+        try:
+            record = self.journal.order(cl_ord_id)
+        except JournalError:
+            return None
+        if record is None or record.parent_id is not None or record.session != session:
+            return None
+        return ClientOrder.from_doc(record.doc, [])
 
     def dispatch_admin(self, outcome: Outcome, target: str | None, text: str) -> None:
         """Journal and send what an operator's action caused (loop thread)."""
@@ -709,6 +721,7 @@ class Gateway:
         now = time.monotonic()
         if now >= self._next_freeze:
             self._next_freeze = now + GC_FREEZE_EVERY_S
+            self.core.forget_done(time.time_ns() - int(self.cfg.done_orders_in_memory_s * 1e9))
             young_objects_only()
         if not self.journal_ok:
             self._probe_journal()

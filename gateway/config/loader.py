@@ -1133,6 +1133,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
             "log_level",
             "schedule",
             "admin",
+            "done_orders_in_memory_s",
         ),
     )
 
@@ -1201,6 +1202,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         routing=routing,
         schedule=schedule,
         admin=admin,
+        done_orders_in_memory_s=gw.number("done_orders_in_memory_s", 60.0, lo=0.0),
     )
     _cross_check(cfg)
     return cfg

@@ -550,6 +550,7 @@ class GatewayConfig:
     routing: RoutingConfig = field(default_factory=RoutingConfig)  # defaults for every client
     schedule: GatewaySchedule | None = None  # None: always open, Day orders never expire
     admin: AdminConfig = field(default_factory=AdminConfig)
+    done_orders_in_memory_s: float = 60.0  # then a finished order is answered from the journal
 
     def client_by_comp_id(self, comp_id: str) -> ClientConfig | None:
         """The client whose SenderCompID is ``comp_id`` (unique; the loader enforces it)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from gateway.orders.controls import Controls
@@ -76,6 +77,11 @@ class OrderCore(VenueReports, Controls):
         self._by_client: dict[tuple[str, str], ClientOrder] = {}
         self._used_cl_ord_ids: set[tuple[str, str]] = set()
         self._children: dict[tuple[str, str], ChildOrder] = {}
+        self._child_keys: dict[str, list[tuple[str, str]]] = {}  # OrderID -> its _children keys
+        self._done: deque[tuple[int, str]] = deque()  # (when, OrderID) of orders that finished
+        # A finished order the core no longer holds (see forget_done): (session, ClOrdID) -> the
+        # order as journaled, or None. The runtime sets it to a journal lookup.
+        self.archive: Callable[[str, str], ClientOrder | None] | None = None
         self._awaiting_ack: dict[str, ClientOrder] = {}  # PendingNew orders, for check_timeouts
         self._awaiting_change: dict[str, ClientOrder] = {}  # pending cancel/replace, likewise
         self._day_ends: dict[str, tuple[OrdStatus, str]] = {}  # Day orders the close is ending
@@ -116,6 +122,8 @@ class OrderCore(VenueReports, Controls):
         orders = list(orders)
         self._used_cl_ord_ids.update(used_cl_ord_ids)
         self.pretrade.restore(orders, positions)
+        for order in done:  # oldest first (restore sorts): leave memory in the usual order
+            self._done.append((order.updated_ns, order.order_id))
         for order in [*orders, *done]:
             self._register(order)
             for child in order.children:
@@ -138,6 +146,34 @@ class OrderCore(VenueReports, Controls):
 
     def _register_child(self, child: ChildOrder, cl_ord_id: str) -> None:
         self._children[(child.venue, cl_ord_id)] = child
+        self._child_keys.setdefault(child.parent_id, []).append((child.venue, cl_ord_id))
+
+    # ------------------------------------------------------------ memory
+
+    def done_at(self, order: ClientOrder) -> None:
+        """``order`` has just finished: it may leave memory after a while (forget_done)."""
+        self._done.append((self.clock(), order.order_id))
+
+    def forget_done(self, before_ns: int) -> int:
+        """Drop orders that finished before ``before_ns`` from memory; returns how many.
+
+        Every order ever seen would otherwise stay (about 2.7 KB each, and every garbage
+        collection walking them). A forgotten order is in the journal: a status request for it
+        is answered from there (``archive``); its ClOrdIDs stay known, so none can be reused."""
+        forgotten = 0
+        while self._done and self._done[0][0] < before_ns:
+            _, order_id = self._done.popleft()
+            order = self.orders.get(order_id)
+            if order is None or order.is_open or order.pending is not None or order.updated_ns >= before_ns:
+                continue  # already gone, reopened by nothing, or touched since: a later entry decides
+            del self.orders[order_id]
+            for cid in order.cl_ord_ids:
+                if self._by_client.get((order.session, cid)) is order:
+                    del self._by_client[(order.session, cid)]
+            for key in self._child_keys.pop(order_id, ()):
+                self._children.pop(key, None)
+            forgotten += 1
+        return forgotten
 
     # ------------------------------------------------------------ client commands
 
@@ -517,6 +553,8 @@ class OrderCore(VenueReports, Controls):
         if order is None and cmd.order_id:
             found = self.orders.get(cmd.order_id)
             order = found if found and found.session == session else None
+        if order is None and self.archive is not None:
+            order = self.archive(session, cmd.cl_ord_id)
         if order is None:
             out.to_clients.append(
                 reject_unknown(

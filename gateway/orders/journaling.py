@@ -53,13 +53,16 @@ def restore(
     children: dict[str, list[ChildOrder]] = {}
     for r in records:
         if r.parent_id is not None:
-            children.setdefault(r.parent_id, []).append(ChildOrder.from_doc(r.doc))
+            child = ChildOrder.from_doc(r.doc)
+            child.updated_ns = r.updated_ns  # the row's, not in the document
+            children.setdefault(r.parent_id, []).append(child)
     orders, done = [], []
     used: set[tuple[str, str]] = set()
     for r in records:
         if r.parent_id is None:
             used.update((r.session, c) for c in r.doc.get("cl_ord_ids", [r.cl_ord_id]))
             order = ClientOrder.from_doc(r.doc, children.get(r.order_id, []))
+            order.updated_ns = r.updated_ns
             (orders if r.is_open else done).append(order)
     positions = [Position.from_doc(r.doc) for r in journal.positions()]
     return orders, done, used, positions

@@ -58,6 +58,8 @@ def settles(handler):
         for order in out.changed:
             if isinstance(order, ClientOrder):
                 self.pretrade.settle(order)
+                if not order.is_open:
+                    self.done_at(order)
         return out
 
     return settled

@@ -1340,3 +1340,21 @@ def test_resent_cancel_already_applied_is_answered_with_status_and_nothing_sent(
         "X1",
     )
     assert core.resent_order(S1, cancel("X2", "C1")) is None  # never seen: processed as new
+
+
+def test_finished_orders_leave_memory_and_status_comes_from_the_archive(clock: FakeClock) -> None:
+    core = make_core(clock)
+    order = working(core, "C1")
+    fill(core, "GT-1", str(order.qty), "10.00", "F1")
+    assert not order.is_open
+    clock.now += 5
+    assert core.forget_done(clock.now - 10) == 0  # finished too recently
+    assert core.forget_done(clock.now + 1) == 1
+    assert core.order_for(S1, "C1") is None and core.child_for(VENUE, "GT-1") is None
+    ask = RequestStatus("C1", "ACME", Side.BUY)
+    assert "unknown order" in only_er(core.order_status(S1, ask)).text
+    core.archive = lambda session, cl: order if (session, cl) == (S1, "C1") else None
+    er = only_er(core.order_status(S1, ask))
+    assert (er.exec_type, er.ord_status, er.cum_qty) == (ExecType.ORDER_STATUS, OrdStatus.FILLED, order.qty)
+    reused = only_er(core.new_order(S1, new_order("C1")))  # its ClOrdID stays used
+    assert reused.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER
