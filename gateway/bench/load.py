@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.bench.wire import FixWire, WireError, utc_timestamp
+from gateway.bench.wire import FixWire, WireError, recv_ready, utc_timestamp
 from gateway.bench.wire import field as get
 
 SYMBOL = b"AAPL"
@@ -165,14 +165,9 @@ class _Pump:
         if w:
             self.flush()
         if r:
-            try:
-                data = self.sock.recv(1 << 20)
-            except BlockingIOError:
+            data = recv_ready(self.sock)
+            if data is None:
                 return
-            except OSError as exc:
-                raise WireError(f"connection lost: {exc}") from exc
-            if not data:
-                raise WireError("connection closed by the peer")
             now = clock()
             self.progress = time.monotonic()
             for m in self.wire.feed(data):

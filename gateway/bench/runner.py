@@ -77,6 +77,16 @@ class _Run:
     results: dict = field(default_factory=dict)
 
 
+def prepare(work_dir: Path | None, prefix: str) -> tuple[Path, Defaults, Ports, Venue]:
+    """A work folder, the shipped defaults, fresh ports and the (not yet started) venue."""
+    load.fine_timers()
+    root = work_dir or Path(tempfile.mkdtemp(prefix=prefix))
+    root.mkdir(parents=True, exist_ok=True)
+    defaults = shipped_defaults()
+    ports = Ports.fresh()
+    return root, defaults, ports, Venue(root, ports, defaults)
+
+
 def run(options: BenchOptions, progress: Callable[[str], None] = lambda s: None) -> dict:
     """Run the benchmark; the JSON document (see :mod:`gateway.bench.report`)."""
     for t in options.targets:
@@ -85,14 +95,9 @@ def run(options: BenchOptions, progress: Callable[[str], None] = lambda s: None)
     for s in options.scenarios:
         if s not in SCENARIOS:
             raise ValueError(f"unknown scenario {s!r} (scenarios: {', '.join(SCENARIOS)})")
-    load.fine_timers()
     started = time.time()
     t0 = time.monotonic()
-    root = options.work_dir or Path(tempfile.mkdtemp(prefix="fixgw-bench-"))
-    root.mkdir(parents=True, exist_ok=True)
-    defaults = shipped_defaults()
-    ports = Ports.fresh()
-    venue = Venue(root, ports, defaults)
+    root, defaults, ports, venue = prepare(options.work_dir, "fixgw-bench-")
     r = _Run(options, root, ports, defaults, venue, base36(time.time_ns() // 1_000_000), progress)
     r.results = {t: {} for t in options.targets}
     try:

@@ -17,19 +17,17 @@ from __future__ import annotations
 import contextlib
 import select
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gateway.bench import load
-from gateway.bench.config import Ports, shipped_defaults
 from gateway.bench.procstat import Usage, cpu_seconds
 from gateway.bench.report import distribution
-from gateway.bench.runner import _machine
-from gateway.bench.targets import Target, Venue
-from gateway.bench.wire import FixWire, WireError
+from gateway.bench.runner import _machine, prepare
+from gateway.bench.targets import Target
+from gateway.bench.wire import FixWire, recv_ready
 from gateway.bench.wire import field as get
 from gateway.orders.ids import base36
 
@@ -49,14 +47,9 @@ class SoakOptions:
 
 
 def run_soak(o: SoakOptions, progress: Callable[[str], None] = lambda s: None) -> dict:
-    load.fine_timers()
     started = time.time()
     t_start = time.monotonic()
-    root = o.work_dir or Path(tempfile.mkdtemp(prefix="fixgw-soak-"))
-    root.mkdir(parents=True, exist_ok=True)
-    defaults = shipped_defaults()
-    ports = Ports.fresh()
-    venue = Venue(root, ports, defaults)
+    root, defaults, ports, venue = prepare(o.work_dir, "fixgw-soak-")
     target = Target("fixgw", root / "fixgw", ports, defaults)
     try:
         target.start()
@@ -182,14 +175,9 @@ def _paced_soak(
         r, _, _ = select.select([sock], [sock] if out else [], [], max(0.0, min(wait, 0.05)))
         if not r:
             continue
-        try:
-            data = sock.recv(1 << 20)
-        except BlockingIOError:
+        data = recv_ready(sock)
+        if data is None:
             continue
-        except OSError as exc:
-            raise WireError(f"connection lost: {exc}") from exc
-        if not data:
-            raise WireError("fixgw closed the connection")
         t_recv = clock()
         for m in wire.feed(data):
             i = flow.index(m)

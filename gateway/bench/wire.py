@@ -26,6 +26,19 @@ _ts_second = -1
 _ts_text = b""
 
 
+def recv_ready(sock: socket.socket) -> bytes | None:
+    """What a non-blocking socket has for us (None: nothing yet); WireError once it is gone."""
+    try:
+        data = sock.recv(1 << 20)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        raise WireError(f"connection lost: {exc}") from exc
+    if not data:
+        raise WireError("connection closed by the peer")
+    return data
+
+
 def utc_timestamp() -> bytes:
     """FIX UTCTimestamp with milliseconds (the seconds part is formatted once a second)."""
     global _ts_second, _ts_text
