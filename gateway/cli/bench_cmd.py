@@ -8,6 +8,7 @@ stdout; progress goes to stderr. ``docs/performance.md`` describes the method.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,10 @@ def _rates(value: str) -> tuple[int, ...]:
 
 def _progress(text: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {text}", err=True)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("bench")
@@ -99,6 +104,8 @@ def bench(
     ping-pong, an open-loop rate sweep (latency from the scheduled send time) and a burst; prints a
     table with fixgw's ratios to the baselines and writes bench.json and bench.png.
     """
+    # SIGTERM unwinds like Ctrl-C, so the venue and target processes are stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     folder = Path(out) if out else Path("sessions") / "bench" / time.strftime("%Y%m%d-%H%M%S")
     work = (folder / "work") if keep else None
     if soak:
