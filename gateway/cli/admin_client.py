@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from gateway.admin.token import admin_token
-from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.cli.common import load
 
 ADMIN_HELP = "Admin API URL (default: $FIXGW_ADMIN_URL, else 127.0.0.1 and gateway.admin.port)."
 
@@ -26,15 +26,8 @@ class GatewayDown(click.ClickException):
     """No gateway answers at the admin URL (commands that can work offline catch this)."""
 
 
-def _config(config_path: str | None) -> GatewayConfig:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 def call(config_path: str | None, admin_url: str | None, method: str, path: str, body: Any = None) -> Any:
-    cfg = _config(config_path)
+    cfg = load(config_path)
     url = admin_url or os.environ.get("FIXGW_ADMIN_URL")
     if url is None:
         if cfg.admin.port is None:

@@ -12,10 +12,8 @@ from typing import Any
 import click
 
 from gateway.cli.admin_client import ADMIN_HELP, GatewayDown, call, table
-from gateway.config import ConfigError, load_config
+from gateway.cli.common import CONFIG_HELP, load
 from gateway.fix.stores import stored_session
-
-CONFIG_HELP = "gateway.yaml to use (default: $FIXGW_CONFIG, else config/gateway.yaml)."
 
 
 def _common(fn):
@@ -118,10 +116,9 @@ def sessions_set_seq(name, seq_in, seq_out, yes, config_path, admin_url, as_json
 
 
 def _store(config_path, name):
+    cfg = load(config_path)
     try:
-        return stored_session(load_config(config_path), name)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        return stored_session(cfg, name)
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from None
 

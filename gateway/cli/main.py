@@ -20,22 +20,12 @@ from gateway.cli.admin_client import call as admin_call
 from gateway.cli.admin_cmds import ADMIN_COMMANDS, order_cancel_command
 from gateway.cli.bench_cmd import bench
 from gateway.cli.client_cmd import client
+from gateway.cli.common import CONFIG_HELP, load
 from gateway.cli.killsoak_cmd import kill_soak
 from gateway.cli.log_cmd import log_group
 from gateway.cli.onboard_cmd import clients
 from gateway.cli.positions_cmd import positions
-from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.logs import flush_logs, setup_logging, stop_logging
-
-CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
-
-
-def _load(path: str | None) -> GatewayConfig:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
 
 LOG_FORMAT = click.option(
     "--log-format",
@@ -68,7 +58,7 @@ cli.add_command(bench)
 @LOG_FORMAT
 def run(config_path: str | None, no_simulators: bool, log_format: str) -> None:
     """Run the gateway (and its simulated venues) until SIGINT or SIGTERM; SIGHUP reloads the config."""
-    cfg = _load(config_path)
+    cfg = load(config_path)
     setup_logging(cfg.log_level, log_format, buffered=True)
     from gateway.journal import JournalError
     from gateway.runtime import Gateway
@@ -93,7 +83,7 @@ def run(config_path: str | None, no_simulators: bool, log_format: str) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def check_config(config_path: str | None) -> None:
     """Validate the configuration and print its sessions and routes."""
-    cfg = _load(config_path)
+    cfg = load(config_path)
     click.echo(cfg.summary())
     click.echo("\nconfiguration OK")
 
@@ -111,7 +101,7 @@ def venue_sim(config_path: str | None, orders_file: str | None, venues: tuple[st
 
     Each listens on its venue's configured port and accepts the gateway's CompIDs.
     """
-    cfg = _load(config_path)
+    cfg = load(config_path)
     setup_logging(cfg.log_level)
     names = list(venues) or list(cfg.venues)
     unknown = [n for n in names if n not in cfg.venues]
@@ -230,7 +220,7 @@ order_cancel_command(orders)
 def _journal(config_path: str | None):
     from gateway.journal import Journal, JournalError
 
-    cfg = _load(config_path)
+    cfg = load(config_path)
     try:
         return Journal(cfg.store.url, cfg.store.synchronous)
     except JournalError as exc:

@@ -15,10 +15,9 @@ from typing import Any
 
 import click
 
-from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.cli.common import CONFIG_HELP, load
+from gateway.config import GatewayConfig
 from gateway.positions.book import Position, PositionBook
-
-CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yaml)."
 
 
 @click.command("positions")
@@ -27,10 +26,7 @@ CONFIG_HELP = "Gateway config file (default: $FIXGW_CONFIG or config/gateway.yam
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with positions and totals.")
 def positions(config_path: str | None, client_id: str | None, as_json: bool) -> None:
     """Positions and P&L per client, account and instrument, with totals per client."""
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    cfg = load(config_path)
     book = PositionBook()
     book.restore(_read(cfg))
     # Marks come from every client's fills so that --client does not change a client's P&L.

@@ -271,7 +271,7 @@ class TestPositionsCommand:
             # AAPL has a reference price; MSFT's instrument predates the attribute.
             instruments={"AAPL": SimpleNamespace(reference_price=D("190")), "MSFT": object()},
         )
-        monkeypatch.setattr(positions_cmd, "load_config", lambda path: cfg)
+        monkeypatch.setattr(positions_cmd, "load", lambda path: cfg)
         return url
 
     def test_json_marks_at_latest_fill_in_the_symbol_else_reference_price(self, journal_url: str) -> None:
