@@ -94,7 +94,8 @@ class GatewayCollector:
                                    labels=["session", "side"])  # fmt: skip
         seq_out = GaugeMetricFamily("fixgw_session_next_out_seq", "Next outbound MsgSeqNum",
                                     labels=["session", "side"])  # fmt: skip
-        for name, side, sid in _sessions(gw):
+        for name, (side, sid) in gw.all_sessions().items():
+            side = side.removesuffix("-md")  # a market-data session is labelled as its venue's side
             session = fix.Session.lookupSession(sid)
             if session is None:
                 continue
@@ -132,9 +133,3 @@ def _counter(name: str, doc: str, labels: list[str], values: list) -> CounterMet
     for label_values, value in values:
         family.add_metric(list(label_values), value)
     return family
-
-
-def _sessions(gw: Gateway) -> Iterator[tuple[str, str, fix.SessionID]]:
-    yield from ((n, "client", sid) for n, sid in gw.client_sessions.items())
-    yield from ((n, "venue", sid) for n, sid in gw.venue_sessions.items())
-    yield from ((f"{n}#md", "venue", sid) for n, sid in gw.md_sessions.items())

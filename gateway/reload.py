@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections import deque
 from typing import TYPE_CHECKING
 
 import quickfix as fix
@@ -34,8 +33,6 @@ from gateway.fix.engine import QuickFixEngine
 from gateway.fix.settings import acceptor_settings, initiator_settings, session_id
 from gateway.risk.pretrade import PreTrade
 from gateway.routing.router import Router
-from gateway.routing.venue_health import CircuitBreaker, VenueRateLimiter
-from gateway.venue_flow import RATE_GUARD_NS
 
 if TYPE_CHECKING:
     from gateway.runtime import Gateway
@@ -130,10 +127,7 @@ def _start_venue(gw: Gateway, cfg: GatewayConfig, v: VenueConfig) -> None:
     gw.venue_sessions[v.name] = sid
     gw.venues.names[sid.toString()] = v.name
     gw.dialects[v.name] = Dialect.from_config(v)
-    gw.flow.breakers[v.name] = CircuitBreaker(v.name, v.circuit_breaker)
-    if v.rate_limits:
-        gw.flow.limiters[v.name] = VenueRateLimiter(v.rate_limits, guard_ns=RATE_GUARD_NS)
-    gw.flow.ack_history[v.name] = deque(maxlen=1000)
+    gw.flow.add(v)
     if v.simulated:  # listening before the initiator's first connect
         from gateway.simulator.venue import SimulatorHost
 

@@ -337,6 +337,13 @@ class Gateway:
         if scope == "venue" and target not in self.venue_sessions:
             raise ValueError(f"unknown venue {target!r}")
 
+    def all_sessions(self) -> dict[str, tuple[str, fix.SessionID]]:
+        """Every FIX session by its name here: (side, SessionID); side is client, venue or venue-md."""
+        ids = {n: ("client", sid) for n, sid in self.client_sessions.items()}
+        ids.update({n: ("venue", sid) for n, sid in self.venue_sessions.items()})
+        ids.update({n + MD_SUFFIX: ("venue-md", sid) for n, sid in self.md_sessions.items()})
+        return ids
+
     def trading_state(self) -> dict:
         return self.core.pretrade.states.snapshot()
 

@@ -37,19 +37,24 @@ class VenueFlow:
         record: Callable[[str, str], None],
         call_later: Callable[[float, Callable[[], None]], None],
     ):
-        self.limiters = {
-            n: VenueRateLimiter(v.rate_limits, guard_ns=RATE_GUARD_NS)
-            for n, v in venues.items()
-            if v.rate_limits
-        }
-        self.breakers = {n: CircuitBreaker(n, v.circuit_breaker) for n, v in venues.items()}
-        self._reroute = {
-            n for n, v in venues.items() if v.rate_limits and v.rate_limits.on_exhausted == "reroute"
-        }
+        self.limiters: dict[str, VenueRateLimiter] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self._reroute: set[str] = set()
+        self.ack_history: dict[str, deque[int]] = {}  # recent order -> ack times
         self._send, self._refuse, self._record, self._call_later = send, refuse, record, call_later
         self._held: dict[tuple[str, str], fix.Message] = {}
         self._release_scheduled: set[str] = set()
-        self.ack_history: dict[str, deque[int]] = {n: deque(maxlen=1000) for n in venues}  # recent acks
+        for v in venues.values():
+            self.add(v)
+
+    def add(self, v: VenueConfig) -> None:
+        """A venue's rate limiter, circuit breaker and ack history (at start, or added by a reload)."""
+        if v.rate_limits:
+            self.limiters[v.name] = VenueRateLimiter(v.rate_limits, guard_ns=RATE_GUARD_NS)
+            if v.rate_limits.on_exhausted == "reroute":
+                self._reroute.add(v.name)
+        self.breakers[v.name] = CircuitBreaker(v.name, v.circuit_breaker)
+        self.ack_history[v.name] = deque(maxlen=1000)
 
     def ack_latency_us(self, venue: str) -> dict[str, float] | None:
         """Order -> acknowledgement time over the venue's last 1,000 acks (p50, p99, count)."""

@@ -81,16 +81,9 @@ class AdminApi:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def _session_ids(self) -> dict[str, tuple[str, fix.SessionID]]:
-        gw = self.gw
-        ids = {n: ("client", sid) for n, sid in gw.client_sessions.items()}
-        ids.update({n: ("venue", sid) for n, sid in gw.venue_sessions.items()})
-        ids.update({f"{n}#md": ("venue-md", sid) for n, sid in gw.md_sessions.items()})
-        return ids
-
     def sessions(self, req: Request) -> list[dict]:
         rows = []
-        for name, (side, sid) in self._session_ids().items():
+        for name, (side, sid) in self.gw.all_sessions().items():
             session = fix.Session.lookupSession(sid)
             app = self.gw.clients if side == "client" else self.gw.venues
             rows.append({
@@ -109,7 +102,7 @@ class AdminApi:
         return rows
 
     def session_action(self, req: Request, name: str, action: str) -> dict:
-        ids = self._session_ids()
+        ids = self.gw.all_sessions()
         if name not in ids:
             raise HttpError(404, f"unknown session {name!r} (sessions: {', '.join(ids)})")
         session = fix.Session.lookupSession(ids[name][1])
