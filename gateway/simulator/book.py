@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Context, Decimal
 
@@ -103,6 +103,9 @@ class CancelRejected:
 
 
 BookEvent = Accepted | Rejected | Fill | Canceled | Replaced | CancelRejected
+
+#: ``(aggressor, resting, book price) -> trade price``: lets a replay add market impact to a match.
+TradePriceHook = Callable[[SimOrder, SimOrder, Decimal], Decimal]
 
 
 def _snapshot(order: SimOrder) -> SimOrder:
@@ -205,8 +208,9 @@ class _SymbolBook:
 class MatchingEngine:
     """Deterministic limit order books for any number of symbols; SELL_SHORT trades as a sell."""
 
-    def __init__(self, order_id_prefix: str = "V") -> None:
+    def __init__(self, order_id_prefix: str = "V", trade_price: TradePriceHook | None = None) -> None:
         self._prefix = order_id_prefix
+        self._trade_price = trade_price
         self._next_order = 0
         self._next_match = 0
         self._next_seq = 0
@@ -247,6 +251,20 @@ class MatchingEngine:
         if book is None:
             return [], []
         return book.bids.aggregated(levels), book.asks.aggregated(levels)
+
+    def prices(self, symbol: str, side: Side) -> list[Decimal]:
+        """Prices with resting orders on ``side``, best first."""
+        book = self._books.get(symbol)
+        if book is None:
+            return []
+        return list(book.own(side)._prices_best_first())
+
+    def queue(self, symbol: str, side: Side, price: Decimal) -> tuple[SimOrder, ...]:
+        """The live resting orders at one price in time priority (a copy of the queue, not a view)."""
+        book = self._books.get(symbol)
+        if book is None:
+            return ()
+        return tuple(book.own(side)._levels.get(price, ()))
 
     # ---------------------------------------------------------------- commands
 
@@ -335,6 +353,65 @@ class MatchingEngine:
             for side, price in ((Side.BUY, mid - tick * i), (Side.SELL, mid + tick * i)):
                 cl_ord_id = f"SEED-{self._prefix}{self._next_order + 1}"  # = the OrderID it gets
                 self.submit(None, cl_ord_id, symbol, side, OrdType.LIMIT, qty, price, TimeInForce.GTC)
+
+    def rest(
+        self, owner: str | None, cl_ord_id: str, symbol: str, side: Side, qty: Decimal, price: Decimal
+    ) -> SimOrder:
+        """Put a GTC limit at the back of its level *without matching*; returns the live order.
+
+        For replaying recorded books, which legitimately cross for a while (pre-open, an auction's
+        packet): recorded orders must not trade with each other, the recording says how they traded.
+        No duplicate-ClOrdID check, because recorded order ids may be reused.
+        """
+        order = SimOrder(
+            order_id=self._new_order_id(),
+            owner=owner,
+            cl_ord_id=cl_ord_id,
+            symbol=symbol,
+            side=Side(side),
+            ord_type=OrdType.LIMIT,
+            price=_to_decimal(price),
+            qty=_to_decimal(qty),
+            tif=TimeInForce.GTC,
+        )
+        if not _is_positive(order.qty) or order.price is None or not _is_positive(order.price):
+            raise ValueError(f"rest needs a positive price and quantity: {order.price} x {order.qty}")
+        self._orders[order.order_id] = order
+        self._by_cl_ord_id[(owner, cl_ord_id)] = order
+        self._notional[order.order_id] = ZERO
+        order.seq = self._new_seq()
+        self._book(symbol).own(order.side).add(order)
+        return order
+
+    def set_leaves(self, order_id: str, leaves: Decimal) -> None:
+        """Set a resting order's open quantity in place, keeping its queue position; no event.
+
+        Zero takes it out of the book as CANCELED. For replayed orders whose size the recording
+        changes; growing in place is the caller's decision (a venue would send a larger order to the
+        back of its level, a replay may be correcting its own estimate).
+        """
+        order = self._orders[order_id]
+        if order.status.is_terminal:
+            raise ValueError(f"order {order_id} is {order.status.name.lower()}")
+        leaves = _to_decimal(leaves)
+        if leaves < 0:
+            raise ValueError(f"set_leaves {leaves} is negative for order {order_id}")
+        if leaves == 0:
+            self._books[order.symbol].own(order.side).remove(order)
+            order.status = OrdStatus.CANCELED
+        else:
+            order.qty = order.cum_qty + leaves
+
+    def fill_resting(self, order_id: str, qty: Decimal, price: Decimal) -> Fill:
+        """Execute a resting order against liquidity outside the book (a replayed trade or quote)."""
+        order = self._orders[order_id]
+        qty, price = _to_decimal(qty), _to_decimal(price)
+        if order.status.is_terminal or not _is_positive(qty) or qty > order.leaves_qty:
+            raise ValueError(f"cannot fill {qty} of order {order_id} ({order.leaves_qty} open)")
+        self._apply_fill(order, qty, price)
+        if order.leaves_qty == 0:
+            self._books[order.symbol].own(order.side).remove(order)
+        return Fill(_snapshot(order), qty, price, self._new_match_id())
 
     def expire_day_orders(self) -> list[BookEvent]:
         """End of day: cancel every resting DAY order; GTC orders survive."""
@@ -439,6 +516,8 @@ class MatchingEngine:
                 break
             qty = min(aggressor.leaves_qty, resting.leaves_qty)
             price = resting.price
+            if self._trade_price is not None:
+                price = self._trade_price(aggressor, resting, price)
             match_id = self._new_match_id()
             self._apply_fill(aggressor, qty, price)
             self._apply_fill(resting, qty, price)

@@ -16,12 +16,13 @@ A/C/M/R are replayed up to there (a C removes its size, so a partial cancel leav
 are ignored, since in MBO the resting order's change arrives as its own C/M; side N rows are skipped.
 Orders keep the order the file lists them in, taken as queue order (the ``sequence`` column is each
 order's original add and is not monotonic within a level, so it is not used).
+
+Parsing is shared with the replay readers (:mod:`gateway.simulator.replay.readers`); these functions
+fold the replay events of the snapshot into resting orders.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,13 +31,18 @@ from pathlib import Path
 
 from gateway.orders.enums import OrdType, Side, TimeInForce
 from gateway.simulator.book import Fill, MatchingEngine, Rejected
+from gateway.simulator.replay.events import DataAdd, DataCancel, DataClear, DataModify
+from gateway.simulator.replay.readers import (
+    F_SNAPSHOT,
+    DecimalCache,
+    binance_depth_rows,
+    binance_level,
+    cme_mbo_events,
+)
 
 log = logging.getLogger("gateway.simulator")
 
-#: Databento record flag: the record is part of a book snapshot, not a live event.
-F_SNAPSHOT = 0x20
-_CME_SIDES = {"B": Side.BUY, "A": Side.SELL}
-_BINANCE_SIDES = {"b": Side.BUY, "a": Side.SELL}
+__all__ = ["F_SNAPSHOT", "READERS", "RestingOrder", "binance_depth_snapshot", "cme_mbo_snapshot", "seed_book"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,52 +60,36 @@ Reader = Callable[[Path, str | None], list[RestingOrder]]
 def cme_mbo_snapshot(path: Path, symbol_filter: str | None) -> list[RestingOrder]:
     """Resting orders after the opening snapshot of a Databento MBO CSV, in queue (time) order."""
     orders: dict[str, RestingOrder] = {}  # order_id -> order; dict order is queue order
-    seen_snapshot = False
-    with gzip.open(path, "rt", newline="") as f:
-        for row in csv.DictReader(f):
-            if not int(row["flags"]) & F_SNAPSHOT:
-                break
-            seen_snapshot = True
-            if symbol_filter is not None and row["symbol"] != symbol_filter:
-                continue
-            action, oid = row["action"], row["order_id"]
-            if action == "R":
-                orders.clear()
-                continue
-            side = _CME_SIDES.get(row["side"])
-            if side is None:
-                continue
-            price, size = Decimal(row["price"]), Decimal(row["size"])
-            old = orders.get(oid)
-            if action == "A":
-                orders[oid] = RestingOrder(side, price, size)
-            elif action == "C" and old is not None:
-                if old.qty > size:
-                    orders[oid] = RestingOrder(old.side, old.price, old.qty - size)
-                else:
-                    del orders[oid]
-            elif action == "M":
-                # Exchange rule: a new price or a larger size loses queue priority; a shrink keeps it.
-                if old is None or price != old.price or size > old.qty:
-                    orders.pop(oid, None)
-                orders[oid] = RestingOrder(side, price, size)
-    if not seen_snapshot:
-        raise ValueError(f"{path}: no opening snapshot (first row lacks flag F_SNAPSHOT 0x20)")
+    for e in cme_mbo_events(path, symbol_filter, snapshot_only=True):
+        if isinstance(e, DataClear):
+            orders.clear()
+        elif isinstance(e, DataAdd):
+            orders[e.order_id] = RestingOrder(e.side, e.price, e.qty)
+        elif isinstance(e, DataCancel):
+            old = orders.get(e.order_id)
+            if old is not None and old.qty > e.qty:
+                orders[e.order_id] = RestingOrder(old.side, old.price, old.qty - e.qty)
+            elif old is not None:
+                del orders[e.order_id]
+        elif isinstance(e, DataModify):
+            old = orders.get(e.order_id)
+            # Exchange rule: a new price or a larger size loses queue priority; a shrink keeps it.
+            if old is None or e.price != old.price or e.qty > old.qty:
+                orders.pop(e.order_id, None)
+            orders[e.order_id] = RestingOrder(e.side, e.price, e.qty)
     return list(orders.values())
 
 
 def binance_depth_snapshot(path: Path, symbol_filter: str | None) -> list[RestingOrder]:
     """One order per level of a Binance depth snapshot CSV, in file order; qty 0 rows are skipped."""
     orders = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if symbol_filter is not None and row["symbol"] != symbol_filter:
-                continue
-            if row["update_type"] != "snap":
-                raise ValueError(f"{path}: update_type {row['update_type']!r} is not a snapshot row")
-            qty = Decimal(row["qty"])
-            if qty > 0:
-                orders.append(RestingOrder(_BINANCE_SIDES[row["side"]], Decimal(row["price"]), qty))
+    dec = DecimalCache()
+    for c, row in binance_depth_rows(path, symbol_filter, None):
+        if row[c["update_type"]] != "snap":
+            raise ValueError(f"{path}: update_type {row[c['update_type']]!r} is not a snapshot row")
+        level = binance_level(c, row, dec, None, path)
+        if level.qty > 0:
+            orders.append(RestingOrder(level.side, level.price, level.qty))
     return orders
 
 
