@@ -12,12 +12,13 @@ import quickfix as fix
 from gateway.codec import tags as t
 from gateway.codec.fields import (
     CodecError,
+    Fields,
     decimal,
     enum,
+    fields,
     fmt,
+    need,
     new_message,
-    opt,
-    req,
     set_opt,
     utc_timestamp,
 )
@@ -37,67 +38,72 @@ FIX42 = "FIX.4.2"
 _ORD_REJ_REASONS_42 = frozenset("012345678")
 
 
-def _order_terms(msg: fix.Message) -> tuple[OrdType, object, object, TimeInForce]:
-    ord_type = enum(OrdType, req(msg, t.OrdType), t.OrdType, "OrdType")
-    qty = decimal(opt(msg, t.OrderQty), t.OrderQty)
+def _order_terms(f: Fields) -> tuple[OrdType, object, object, TimeInForce]:
+    ord_type = enum(OrdType, need(f, t.OrdType), t.OrdType, "OrdType")
+    qty = decimal(f.get(t.OrderQty), t.OrderQty)
     if qty is None:
         raise CodecError("OrderQty is required", t.OrderQty)
-    price = decimal(opt(msg, t.Price), t.Price) if ord_type is OrdType.LIMIT else None
-    tif = enum(TimeInForce, opt(msg, t.TimeInForce) or TimeInForce.DAY.value, t.TimeInForce, "TimeInForce")
+    price = decimal(f.get(t.Price), t.Price) if ord_type is OrdType.LIMIT else None
+    tif = enum(TimeInForce, f.get(t.TimeInForce) or TimeInForce.DAY.value, t.TimeInForce, "TimeInForce")
     return ord_type, qty, price, tif
 
 
 def decode_new_order(msg: fix.Message) -> NewOrder:
-    ord_type, qty, price, tif = _order_terms(msg)
+    f = fields(msg)
+    ord_type, qty, price, tif = _order_terms(f)
     return NewOrder(
-        cl_ord_id=req(msg, t.ClOrdID),
-        symbol=req(msg, t.Symbol),
-        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
+        cl_ord_id=need(f, t.ClOrdID),
+        symbol=need(f, t.Symbol),
+        side=enum(Side, need(f, t.Side), t.Side, "Side"),
         ord_type=ord_type,
         qty=qty,
         price=price,
         tif=tif,
-        ex_destination=opt(msg, t.ExDestination),
-        account=opt(msg, t.Account),
+        ex_destination=f.get(t.ExDestination),
+        account=f.get(t.Account),
     )
 
 
 def decode_cancel(msg: fix.Message) -> CancelOrder:
+    f = fields(msg)
     return CancelOrder(
-        cl_ord_id=req(msg, t.ClOrdID),
-        orig_cl_ord_id=req(msg, t.OrigClOrdID),
-        symbol=req(msg, t.Symbol),
-        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
-        order_id=opt(msg, t.OrderID),
+        cl_ord_id=need(f, t.ClOrdID),
+        orig_cl_ord_id=need(f, t.OrigClOrdID),
+        symbol=need(f, t.Symbol),
+        side=enum(Side, need(f, t.Side), t.Side, "Side"),
+        order_id=f.get(t.OrderID),
     )
 
 
 def decode_replace(msg: fix.Message) -> ReplaceOrder:
-    ord_type, qty, price, tif = _order_terms(msg)
+    f = fields(msg)
+    ord_type, qty, price, tif = _order_terms(f)
     return ReplaceOrder(
-        cl_ord_id=req(msg, t.ClOrdID),
-        orig_cl_ord_id=req(msg, t.OrigClOrdID),
-        symbol=req(msg, t.Symbol),
-        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
+        cl_ord_id=need(f, t.ClOrdID),
+        orig_cl_ord_id=need(f, t.OrigClOrdID),
+        symbol=need(f, t.Symbol),
+        side=enum(Side, need(f, t.Side), t.Side, "Side"),
         ord_type=ord_type,
         qty=qty,
         price=price,
         tif=tif,
-        order_id=opt(msg, t.OrderID),
+        order_id=f.get(t.OrderID),
     )
 
 
 def decode_status_request(msg: fix.Message) -> RequestStatus:
+    f = fields(msg)
     return RequestStatus(
-        cl_ord_id=req(msg, t.ClOrdID),
-        symbol=req(msg, t.Symbol),
-        side=enum(Side, req(msg, t.Side), t.Side, "Side"),
-        order_id=opt(msg, t.OrderID),
+        cl_ord_id=need(f, t.ClOrdID),
+        symbol=need(f, t.Symbol),
+        side=enum(Side, need(f, t.Side), t.Side, "Side"),
+        order_id=f.get(t.OrderID),
     )
 
 
 def decode_mass_status_request(msg: fix.Message) -> RequestMassStatus:
-    return RequestMassStatus(req_id=req(msg, t.MassStatusReqID))
+    f = fields(msg)
+    return RequestMassStatus(req_id=need(f, t.MassStatusReqID))
 
 
 DECODERS = {

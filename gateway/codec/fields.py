@@ -27,6 +27,57 @@ class CodecError(Exception):
         self.tag = tag
 
 
+# Length-prefixed data fields (RawDataLength, SignatureLength, XmlDataLen, EncodedText/Issuer/
+# SecurityDesc lengths...): their values may hold SOH, so a message with one is not split on SOH.
+_DATA_LENGTH_TAGS = (93, 95, 212, 348, 350, 352, 354, 356, 358, 360, 362, 364, 445, 618, 621)
+_DATA_MARKERS = tuple(f"\x01{n}=" for n in _DATA_LENGTH_TAGS)
+
+
+class _MessageFields:
+    """The slow path of :func:`fields`: field by field through the binding."""
+
+    __slots__ = ("_msg",)
+
+    def __init__(self, msg: fix.Message) -> None:
+        self._msg = msg
+
+    def get(self, tag: int, default: str | None = None) -> str | None:
+        value = opt(self._msg, tag)
+        return default if value is None else value
+
+
+Fields = dict[int, str] | _MessageFields
+
+
+def fields(msg: fix.Message) -> Fields:
+    """Every field of ``msg`` by tag (the first occurrence), from one ``toString()``.
+
+    Decoding reads a dozen fields; through the binding each costs two calls across SWIG
+    (``isSetField`` + ``getField``, about 2 µs each here), one string split costs less than
+    all of them together (a NewOrderSingle decodes in a fifth of the time). The first occurrence is
+    the body field for every tag the codecs read: none of them is also a repeating-group
+    member tag in the messages decoded. A message carrying a length-prefixed data field
+    is read field by field instead.
+    """
+    text = msg.toString()
+    if any(marker in text for marker in _DATA_MARKERS):
+        return _MessageFields(msg)
+    out: dict[int, str] = {}
+    for part in text.split("\x01"):
+        tag, _, value = part.partition("=")
+        if tag:
+            out.setdefault(int(tag), value)
+    return out
+
+
+def need(f: Fields, tag: int) -> str:
+    """A required field of :func:`fields`; missing raises what QuickFIX's ``getField`` raises."""
+    value = f.get(tag)
+    if value is None:
+        raise fix.FieldNotFound(tag)
+    return value
+
+
 def opt(msg: fix.Message, tag: int) -> str | None:
     return msg.getField(tag) if msg.isSetField(tag) else None
 

@@ -11,7 +11,17 @@ from decimal import Decimal
 import quickfix as fix
 
 from gateway.codec import tags as t
-from gateway.codec.fields import CodecError, decimal, enum, fmt, new_message, opt, req, utc_timestamp
+from gateway.codec.fields import (
+    CodecError,
+    decimal,
+    enum,
+    fields,
+    fmt,
+    need,
+    new_message,
+    opt,
+    utc_timestamp,
+)
 from gateway.orders.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType, Side
 from gateway.orders.messages import (
     CancelChildOrder,
@@ -104,47 +114,48 @@ def decode_order_terms(msg: fix.Message) -> tuple[str, Side, Decimal] | None:
 
 
 def decode_venue_message(msg_type: str, msg: fix.Message, venue: str, begin_string: str) -> VenueReport:
-    poss_dup = msg.getHeader().isSetField(t.PossDupFlag) and msg.getHeader().getField(t.PossDupFlag) == "Y"
+    f = fields(msg)
+    poss_dup = f.get(t.PossDupFlag) == "Y"
     if msg_type == "9":
         return VenueCancelReject(
             venue=venue,
-            cl_ord_id=req(msg, t.ClOrdID),
-            orig_cl_ord_id=opt(msg, t.OrigClOrdID) or "",
-            venue_order_id=opt(msg, t.OrderID),
-            ord_status=_status(opt(msg, t.OrdStatus)),
+            cl_ord_id=need(f, t.ClOrdID),
+            orig_cl_ord_id=f.get(t.OrigClOrdID) or "",
+            venue_order_id=f.get(t.OrderID),
+            ord_status=_status(f.get(t.OrdStatus)),
             response_to=enum(
-                CxlRejResponseTo, opt(msg, t.CxlRejResponseTo) or "1", t.CxlRejResponseTo, "CxlRejResponseTo"
+                CxlRejResponseTo, f.get(t.CxlRejResponseTo) or "1", t.CxlRejResponseTo, "CxlRejResponseTo"
             ),
-            reason=opt(msg, t.CxlRejReason),
-            text=opt(msg, t.Text),
+            reason=f.get(t.CxlRejReason),
+            text=f.get(t.Text),
         )
     if msg_type != "8":
         raise CodecError(f"unsupported venue message type {msg_type}")
-    raw_exec_type = req(msg, t.ExecType)
-    if begin_string == "FIX.4.2" and opt(msg, t.ExecTransType) == "3":
+    raw_exec_type = need(f, t.ExecType)
+    if begin_string == "FIX.4.2" and f.get(t.ExecTransType) == "3":
         exec_type = ExecType.ORDER_STATUS
     elif begin_string == "FIX.4.2" and raw_exec_type in _EXEC_TYPE_42:
         exec_type = _EXEC_TYPE_42[raw_exec_type]
     else:
         exec_type = enum(ExecType, raw_exec_type, t.ExecType, "ExecType")
-    cl_ord_id = opt(msg, t.ClOrdID)
+    cl_ord_id = f.get(t.ClOrdID)
     if cl_ord_id is None:
         raise CodecError("ExecutionReport without ClOrdID", t.ClOrdID)
     return VenueExecution(
         venue=venue,
         cl_ord_id=cl_ord_id,
-        orig_cl_ord_id=opt(msg, t.OrigClOrdID),
-        venue_order_id=req(msg, t.OrderID),
-        exec_id=req(msg, t.ExecID),
+        orig_cl_ord_id=f.get(t.OrigClOrdID),
+        venue_order_id=need(f, t.OrderID),
+        exec_id=need(f, t.ExecID),
         exec_type=exec_type,
-        ord_status=enum(OrdStatus, req(msg, t.OrdStatus), t.OrdStatus, "OrdStatus"),
-        cum_qty=decimal(opt(msg, t.CumQty), t.CumQty) or ZERO,
-        leaves_qty=decimal(opt(msg, t.LeavesQty), t.LeavesQty) or ZERO,
-        avg_px=decimal(opt(msg, t.AvgPx), t.AvgPx) or ZERO,
-        last_qty=decimal(opt(msg, t.LastQty), t.LastQty),
-        last_px=decimal(opt(msg, t.LastPx), t.LastPx),
-        text=opt(msg, t.Text),
-        ord_rej_reason=opt(msg, t.OrdRejReason),
+        ord_status=enum(OrdStatus, need(f, t.OrdStatus), t.OrdStatus, "OrdStatus"),
+        cum_qty=decimal(f.get(t.CumQty), t.CumQty) or ZERO,
+        leaves_qty=decimal(f.get(t.LeavesQty), t.LeavesQty) or ZERO,
+        avg_px=decimal(f.get(t.AvgPx), t.AvgPx) or ZERO,
+        last_qty=decimal(f.get(t.LastQty), t.LastQty),
+        last_px=decimal(f.get(t.LastPx), t.LastPx),
+        text=f.get(t.Text),
+        ord_rej_reason=f.get(t.OrdRejReason),
         poss_dup=poss_dup,
     )
 
