@@ -11,6 +11,7 @@ import quickfix as fix
 
 from gateway.codec import tags as t
 from gateway.codec.fields import (
+    Body,
     CodecError,
     Fields,
     decimal,
@@ -121,47 +122,47 @@ def decode_client_message(msg_type: str, msg: fix.Message) -> ClientCommand:
 
 
 def encode_execution_report(er: ExecutionReport, begin_string: str) -> fix.Message:
-    msg = new_message("8")
-    msg.setField(t.OrderID, er.order_id)
-    msg.setField(t.ClOrdID, er.cl_ord_id)
-    set_opt(msg, t.OrigClOrdID, er.orig_cl_ord_id)
-    msg.setField(t.ExecID, er.exec_id)
+    msg = Body("8")
+    msg.set(t.OrderID, er.order_id)
+    msg.set(t.ClOrdID, er.cl_ord_id)
+    msg.set_opt(t.OrigClOrdID, er.orig_cl_ord_id)
+    msg.set(t.ExecID, er.exec_id)
     if begin_string == FIX42:
-        msg.setField(t.ExecTransType, "3" if er.exec_type is ExecType.ORDER_STATUS else "0")
-        msg.setField(t.ExecType, _exec_type_42(er))
+        msg.set(t.ExecTransType, "3" if er.exec_type is ExecType.ORDER_STATUS else "0")
+        msg.set(t.ExecType, _exec_type_42(er))
     else:
-        msg.setField(t.ExecType, er.exec_type.value)
-    msg.setField(t.OrdStatus, er.ord_status.value)
+        msg.set(t.ExecType, er.exec_type.value)
+    msg.set(t.OrdStatus, er.ord_status.value)
     if er.ord_rej_reason is not None:
         reason = er.ord_rej_reason.value
         if begin_string == FIX42 and reason not in _ORD_REJ_REASONS_42:
             reason = "0"  # Broker option: FIX 4.2 has no "Other"; the Text says why
-        msg.setField(t.OrdRejReason, reason)
-    set_opt(msg, t.Account, er.account)
-    msg.setField(t.Symbol, er.symbol)
-    msg.setField(t.Side, er.side.value)
+        msg.set(t.OrdRejReason, reason)
+    msg.set_opt(t.Account, er.account)
+    msg.set(t.Symbol, er.symbol)
+    msg.set(t.Side, er.side.value)
     if er.ord_type is not None:
-        msg.setField(t.OrdType, er.ord_type.value)
-    msg.setField(t.OrderQty, fmt(er.qty))
+        msg.set(t.OrdType, er.ord_type.value)
+    msg.set(t.OrderQty, fmt(er.qty))
     if er.price is not None:
-        msg.setField(t.Price, fmt(er.price))
+        msg.set(t.Price, fmt(er.price))
     if er.tif is not None:
-        msg.setField(t.TimeInForce, er.tif.value)
+        msg.set(t.TimeInForce, er.tif.value)
     if er.last_qty is not None:
-        msg.setField(t.LastQty, fmt(er.last_qty))
-        msg.setField(t.LastPx, fmt(er.last_px))
-    set_opt(msg, t.LastMkt, er.last_mkt)
-    msg.setField(t.LeavesQty, fmt(er.leaves_qty))
-    msg.setField(t.CumQty, fmt(er.cum_qty))
-    msg.setField(t.AvgPx, fmt(er.avg_px))
-    msg.setField(t.TransactTime, utc_timestamp())
-    set_opt(msg, t.Text, er.text)
+        msg.set(t.LastQty, fmt(er.last_qty))
+        msg.set(t.LastPx, fmt(er.last_px))
+    msg.set_opt(t.LastMkt, er.last_mkt)
+    msg.set(t.LeavesQty, fmt(er.leaves_qty))
+    msg.set(t.CumQty, fmt(er.cum_qty))
+    msg.set(t.AvgPx, fmt(er.avg_px))
+    msg.set(t.TransactTime, utc_timestamp())
+    msg.set_opt(t.Text, er.text)
     if er.mass_status is not None:
         req_id, total, last = er.mass_status
-        msg.setField(t.MassStatusReqID, req_id)
-        msg.setField(t.TotNumReports, str(total))
-        msg.setField(t.LastRptRequested, "Y" if last else "N")
-    return msg
+        msg.set(t.MassStatusReqID, req_id)
+        msg.set(t.TotNumReports, str(total))
+        msg.set(t.LastRptRequested, "Y" if last else "N")
+    return msg.message()
 
 
 def _exec_type_42(er: ExecutionReport) -> str:
@@ -173,18 +174,18 @@ def _exec_type_42(er: ExecutionReport) -> str:
 
 
 def encode_cancel_reject(rej: CancelReject, begin_string: str) -> fix.Message:
-    msg = new_message("9")
-    msg.setField(t.OrderID, rej.order_id)
-    msg.setField(t.ClOrdID, rej.cl_ord_id)
-    msg.setField(t.OrigClOrdID, rej.orig_cl_ord_id)
-    msg.setField(t.OrdStatus, rej.ord_status.value)
-    msg.setField(t.CxlRejResponseTo, rej.response_to.value)
+    msg = Body("9")
+    msg.set(t.OrderID, rej.order_id)
+    msg.set(t.ClOrdID, rej.cl_ord_id)
+    msg.set(t.OrigClOrdID, rej.orig_cl_ord_id)
+    msg.set(t.OrdStatus, rej.ord_status.value)
+    msg.set(t.CxlRejResponseTo, rej.response_to.value)
     reason = rej.reason.value
     if begin_string == FIX42 and reason not in ("0", "1", "2", "3"):
         reason = "2"  # FIX 4.2 knows only 0-3
-    msg.setField(t.CxlRejReason, reason)
-    msg.setField(t.Text, rej.text)
-    return msg
+    msg.set(t.CxlRejReason, reason)
+    msg.set(t.Text, rej.text)
+    return msg.message()
 
 
 def encode_business_reject(

@@ -12,6 +12,7 @@ import quickfix as fix
 
 from gateway.codec import tags as t
 from gateway.codec.fields import (
+    Body,
     CodecError,
     decimal,
     enum,
@@ -39,55 +40,55 @@ ZERO = Decimal(0)
 
 def encode_venue_command(cmd: VenueCommand, begin_string: str) -> fix.Message:
     if isinstance(cmd, SendChildOrder):
-        msg = new_message("D")
-        msg.setField(t.ClOrdID, cmd.cl_ord_id)
+        msg = Body("D")
+        msg.set(t.ClOrdID, cmd.cl_ord_id)
         if cmd.account:
-            msg.setField(t.Account, cmd.account)
-        msg.setField(t.HandlInst, "1")
+            msg.set(t.Account, cmd.account)
+        msg.set(t.HandlInst, "1")
         _terms(msg, cmd)
-        return msg
+        return msg.message()
     if isinstance(cmd, CancelChildOrder):
         msg = _amend("F", cmd)
-        msg.setField(t.Symbol, cmd.symbol)
-        msg.setField(t.Side, cmd.side.value)
-        msg.setField(t.TransactTime, utc_timestamp())
-        msg.setField(t.OrderQty, fmt(cmd.qty))
-        return msg
+        msg.set(t.Symbol, cmd.symbol)
+        msg.set(t.Side, cmd.side.value)
+        msg.set(t.TransactTime, utc_timestamp())
+        msg.set(t.OrderQty, fmt(cmd.qty))
+        return msg.message()
     if isinstance(cmd, ReplaceChildOrder):
         msg = _amend("G", cmd)
-        msg.setField(t.HandlInst, "1")
+        msg.set(t.HandlInst, "1")
         _terms(msg, cmd)
-        return msg
+        return msg.message()
     if isinstance(cmd, RequestChildStatus):
-        msg = new_message("H")
-        msg.setField(t.ClOrdID, cmd.cl_ord_id)
+        msg = Body("H")
+        msg.set(t.ClOrdID, cmd.cl_ord_id)
         if cmd.venue_order_id:
-            msg.setField(t.OrderID, cmd.venue_order_id)
-        msg.setField(t.Symbol, cmd.symbol)
-        msg.setField(t.Side, cmd.side.value)
-        return msg
+            msg.set(t.OrderID, cmd.venue_order_id)
+        msg.set(t.Symbol, cmd.symbol)
+        msg.set(t.Side, cmd.side.value)
+        return msg.message()
     raise TypeError(f"not a venue command: {cmd!r}")
 
 
-def _amend(msg_type: str, cmd: CancelChildOrder | ReplaceChildOrder) -> fix.Message:
+def _amend(msg_type: str, cmd: CancelChildOrder | ReplaceChildOrder) -> Body:
     """Cancel and replace name the order the same way: OrigClOrdID, new ClOrdID, venue OrderID."""
-    msg = new_message(msg_type)
-    msg.setField(t.OrigClOrdID, cmd.orig_cl_ord_id)
-    msg.setField(t.ClOrdID, cmd.cl_ord_id)
+    msg = Body(msg_type)
+    msg.set(t.OrigClOrdID, cmd.orig_cl_ord_id)
+    msg.set(t.ClOrdID, cmd.cl_ord_id)
     if cmd.venue_order_id:
-        msg.setField(t.OrderID, cmd.venue_order_id)
+        msg.set(t.OrderID, cmd.venue_order_id)
     return msg
 
 
-def _terms(msg: fix.Message, cmd: SendChildOrder | ReplaceChildOrder) -> None:
-    msg.setField(t.Symbol, cmd.symbol)
-    msg.setField(t.Side, cmd.side.value)
-    msg.setField(t.TransactTime, utc_timestamp())
-    msg.setField(t.OrderQty, fmt(cmd.qty))
-    msg.setField(t.OrdType, cmd.ord_type.value)
+def _terms(msg: Body, cmd: SendChildOrder | ReplaceChildOrder) -> None:
+    msg.set(t.Symbol, cmd.symbol)
+    msg.set(t.Side, cmd.side.value)
+    msg.set(t.TransactTime, utc_timestamp())
+    msg.set(t.OrderQty, fmt(cmd.qty))
+    msg.set(t.OrdType, cmd.ord_type.value)
     if cmd.ord_type is OrdType.LIMIT and cmd.price is not None:
-        msg.setField(t.Price, fmt(cmd.price))
-    msg.setField(t.TimeInForce, cmd.tif.value)
+        msg.set(t.Price, fmt(cmd.price))
+    msg.set(t.TimeInForce, cmd.tif.value)
 
 
 def encode_mass_status_request(req_id: str) -> fix.Message:
