@@ -48,6 +48,7 @@ class AdminApi:
             ("POST", re.compile(r"/api/orders/(?P<order_id>[^/]+)/cancel"), self.cancel_order),
             ("GET", re.compile(r"/api/positions"), self.positions),
             ("GET", re.compile(r"/api/venues"), self.venues),
+            ("GET", re.compile(r"/api/quiescence"), self.quiescence),
             ("POST", re.compile(r"/api/kill-switch"), self.kill_switch),
             ("GET", re.compile(r"/api/trading-state"), self.trading_state),
             ("POST", re.compile(r"/api/trading-state"), self.set_trading_state),
@@ -199,6 +200,24 @@ class AdminApi:
                 "ack_latency_us": gw.flow.ack_latency_us(name),
             })  # fmt: skip
         return rows
+
+    def quiescence(self, req: Request) -> dict:
+        """One consistent snapshot for ``fixgw backtest``: every session's logon state and sequence
+        numbers, and each venue's circuit-breaker state (read-only)."""
+        sessions = {}
+        for name, (_side, sid) in self.gw.all_sessions().items():
+            session = fix.Session.lookupSession(sid)
+            sessions[name] = {
+                "logged_on": bool(session and session.isLoggedOn()),
+                "next_in": session.getExpectedTargetNum() if session else None,
+                "next_out": session.getExpectedSenderNum() if session else None,
+            }
+        now = time.time_ns()
+        breakers = {}
+        for name, breaker in self.gw.flow.breakers.items():
+            breaker.is_open(now)
+            breakers[name] = breaker.state.value
+        return {"sessions": sessions, "breakers": breakers}
 
     def kill_switch(self, req: Request) -> dict:
         body = req.body or {}

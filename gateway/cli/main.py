@@ -18,6 +18,7 @@ import click
 from gateway.cli.admin_client import ADMIN_HELP
 from gateway.cli.admin_client import call as admin_call
 from gateway.cli.admin_cmds import ADMIN_COMMANDS, order_cancel_command
+from gateway.cli.backtest_cmd import backtest
 from gateway.cli.bench_cmd import bench
 from gateway.cli.client_cmd import client
 from gateway.cli.common import CONFIG_HELP, load
@@ -50,6 +51,7 @@ for _command in ADMIN_COMMANDS:
     cli.add_command(_command)
 cli.add_command(kill_soak)
 cli.add_command(bench)
+cli.add_command(backtest)
 
 
 @cli.command()

@@ -24,7 +24,7 @@ def _order(cl: str, side: str, qty: int, cum: int, avg: str | None, arrival: str
         "client": "C1", "cl_ord_id": cl, "symbol": "ESH4", "side": side, "qty": str(qty), "price": None,
         "ord_type": "MARKET", "tif": "DAY", "sent_ns": T0, "arrival_mid": arrival,
         "status": "FILLED" if cum == qty else "CANCELED", "cum_qty": str(cum), "avg_px": avg,
-        "reject": None, "latency_us": 800.0,
+        "reject": None, "latency_us": 800.0, "sim_latency_us": 1500.0,
     } | kw  # fmt: skip
 
 
@@ -124,6 +124,7 @@ def test_summary_figures(result: dict) -> None:
     # vs VWAP 4802: buy -2.082 bps (x3), sell -6.247 bps (x4): weighted -4.46
     assert s.slippage["ESH4"]["vs_vwap_bps"] == -4.46
     assert s.latency_us["p50"] == 800.0 and s.latency_us["max"] == 1200.0
+    assert s.sim_latency_us["p50"] == 1500.0 and s.sim_latency_us["count"] == 3
     assert {"source": "risk", "reason": "order quantity 1 above max 0", "count": 1} in s.rejects
     assert {"source": "venue CME-B", "reason": "exchange busy", "count": 1} in s.rejects
     assert s.pnl[0]["total"] == 648.5

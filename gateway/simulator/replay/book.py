@@ -151,6 +151,10 @@ class ReplayBook:
     def find(self, owner: str, cl_ord_id: str) -> SimOrder | None:
         return self.engine.find(owner, cl_ord_id)
 
+    def orders(self, owner: str | None = None, open_only: bool = False) -> list[SimOrder]:
+        """As :meth:`MatchingEngine.orders` (a venue's mass-status answer lists them)."""
+        return self.engine.orders(owner, open_only)
+
     def data_depth(
         self, symbol: str, n: int = 5
     ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
