@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = Path("/work/shared/data/cme_esh4_mbo_2023-12-25.csv.gz")
+DATA = REPO.parent / "shared" / "data" / "cme_esh4_mbo_2023-12-25.csv.gz"  # ../shared beside the clone
 START = "2023-12-25T23:01:00Z"
 START_NS = 1703545260_000_000_000
 S = 1_000_000_000
@@ -427,3 +427,69 @@ def test_cli_bad_config_is_one_line(tmp_path):
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "bt.yaml" in lines[0] and "venues[0].models.latency.ack.kind" in lines[0]
+
+
+# ---------------------------------------------------------------------------------------- level 2, paced
+
+
+FX = DATA.parent / "fx_eurusd_quotes_2020-01-01.csv.gz"
+FX_START_NS = 1577898900_000_000_000  # 2020-01-01T17:15:00Z
+
+
+def _fx_quotes() -> list[tuple[int, Decimal, Decimal]]:
+    """(ts, bid, ask) straight from the file (HistData, read as UTC)."""
+    from datetime import UTC, datetime
+
+    out = []
+    with gzip.open(FX, "rt") as f:
+        for day_time, bid, ask, _ in csv.reader(f):
+            ts = datetime.strptime(day_time, "%Y%m%d %H%M%S%f").replace(tzinfo=UTC)
+            out.append((int(ts.timestamp()) * S + ts.microsecond * 1000, Decimal(bid), Decimal(ask)))
+    return out
+
+
+def _quote_at(quotes: list, t_ns: int) -> tuple[Decimal, Decimal]:
+    return [(b, a) for ts, b, a in quotes if ts <= t_ns][-1]
+
+
+@pytest.mark.skipif(not FX.exists(), reason=f"{FX} not available")
+def test_fx_quotes_through_a_fix42_venue_at_paced_speed(tmp_path):
+    """Top-of-book quotes: a market order takes the ask standing when it reaches the book; a
+    passive bid fills at its own price once a later ask comes down to it; 15x real time paces
+    the run (wall >= sim / 15) and changes nothing in the results."""
+    quotes = _fx_quotes()
+    window = [(ts, a) for ts, _, a in quotes if FX_START_NS + 1 * S + MS < ts <= FX_START_NS + 30 * S]
+    passive = min(a for _, a in window) + Decimal("0.00001")  # one later ask comes down through it
+    assert passive < _quote_at(quotes, FX_START_NS + 1 * S + MS)[1]  # not marketable on arrival
+    crossed_at = next(ts for ts, a in window if a <= passive)
+    _, ask_at_arrival = _quote_at(quotes, FX_START_NS + 2 * S + MS)  # sent at +2 s, 1 ms ack latency
+    yaml_text = f"""name: fx
+seed: 3
+speed: 15
+start: "2020-01-01T17:15:00Z"
+duration: 30s
+instruments:
+  - {{symbol: EURUSD, tick_size: "0.00001", lot_size: "1000", currency: USD, venue: FX,
+     reference_price: "1.1215"}}
+venues:
+  - name: FX
+    fix_version: "4.2"
+    replay: {{format: histdata_quotes, file: {FX}, default_qty: "1000000"}}
+    md_interval_ms: 50
+    models: {FAST}
+order_flow: [{{kind: csv, file: orders.csv}}]
+gateway:
+  routing: {{strategy: primary}}
+  risk: {{checks: [{{check: tick_lot}}, {{check: price_collar, max_pct: 5}}]}}
+"""
+    orders = f"+1s,C1,new,P1,EURUSD,buy,200000,{passive},limit,day,\n"
+    orders += "+2s,C1,new,M1,EURUSD,buy,300000,,market,day,\n"
+    cfg = _files(tmp_path, yaml_text, orders)
+    result = finish(start_cli(cfg, tmp_path / "out"), tmp_path / "out")
+    by_id = _orders(result)
+    assert by_id["M1"]["status"] == "FILLED" and Decimal(by_id["M1"]["avg_px"]) == ask_at_arrival
+    assert by_id["P1"]["status"] == "FILLED" and Decimal(by_id["P1"]["avg_px"]) == passive  # at our price
+    (fill,) = _fills(result, "P1")
+    assert crossed_at <= fill["ts_ns"] <= crossed_at + MS  # when the ask came down, plus fill latency
+    assert result["wall_s"] >= 30 / 15
+    assert result["speed"] != "max"
