@@ -12,25 +12,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 
-import yaml
-
 from gateway.backtest.timeparse import parse_duration_ns, parse_instant_ns
 from gateway.config import ConfigError
+from gateway.config.loader import read_yaml
 from gateway.config.model import display_path
+from gateway.simulator.replay.readers import ReplaySource
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$")
 FIX_VERSIONS = ("4.2", "4.4", "FIXT1.1")
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class ReplaySpec:
-    format: str
-    file: Path
-    symbol: str | None = None
-    as_symbol: str | None = None
-    updates_file: Path | None = None
-    default_qty: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +46,7 @@ class VenueSpec:
     name: str
     fix_version: str
     seed: int
-    replay: tuple[ReplaySpec, ...]
+    replay: tuple[ReplaySource, ...]
     perturb: PerturbSpec | None
     fees: FeeSpec
     models: dict[str, Any]
@@ -225,24 +215,6 @@ _FLOW = ("kind", "name", "client", "fix_version", "file", "strategy", "params", 
 _GATEWAY = ("risk", "routing", "store_url", "ack_timeout_s")
 
 
-def read_yaml(path: Path) -> Any:
-    shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(shown, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(shown, f"cannot read file: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(
-            shown, exc.problem or "syntax error", line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None  # fmt: skip
-
-
 def _speed(top: _Map) -> tuple[str, float | None]:
     value = top.get("speed", "max")
     if value in ("max", "realtime"):
@@ -279,7 +251,7 @@ def _venue(raw: Any, file: str, where: str, base: Path) -> VenueSpec:
         fmt = rm.string("format")
         _check_format(rm, fmt)
         sources.append(
-            ReplaySpec(
+            ReplaySource(
                 format=fmt,
                 file=rm.path_("file", base),
                 symbol=rm.string("symbol", None),

@@ -31,7 +31,7 @@ from gateway.backtest.venue import BacktestVenue
 from gateway.config import ConfigError, load_config
 from gateway.orders.enums import OrdType, Side, TimeInForce
 from gateway.simulator.replay.events import ReplayEvent
-from gateway.simulator.replay.readers import ReplaySource, perturbed, reader_for
+from gateway.simulator.replay.readers import perturbed, reader_for
 
 log = logging.getLogger("gateway.backtest")
 
@@ -41,16 +41,7 @@ LOGON_TIMEOUT_S = 60.0
 
 def venue_events(spec: VenueSpec) -> Iterator[ReplayEvent]:
     """The venue's replay stream: its sources merged by time, then its perturbation."""
-    streams = []
-    for src in spec.replay:
-        reader = reader_for(src.format)
-        streams.append(
-            reader(
-                ReplaySource(
-                    src.format, src.file, src.symbol, src.as_symbol, src.updates_file, src.default_qty
-                )
-            )
-        )
+    streams = [reader_for(src.format)(src) for src in spec.replay]
     events: Iterator[ReplayEvent] = (
         streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda e: e.ts_ns)
     )

@@ -138,7 +138,7 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _display = display_path
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     """Parse one file; missing files and syntax errors become ConfigErrors with file (and line)."""
     shown = _display(path)
     try:
@@ -464,7 +464,7 @@ def _client(
     routing: RoutingConfig,
     instruments: dict[str, Instrument],
 ) -> ClientConfig:
-    sec = _Section(_read_yaml(path), _display(path), "", _CLIENT_KEYS)
+    sec = _Section(read_yaml(path), _display(path), "", _CLIENT_KEYS)
     fields = _session_fields(sec, path, home, gateway_comp_id)
     return ClientConfig(
         **fields,
@@ -949,7 +949,7 @@ def _circuit_breaker(sec: _Section) -> CircuitBreakerConfig:
 
 
 def _venue(path: Path, home: Path, gateway_comp_id: str, instruments: dict[str, Instrument]) -> VenueConfig:
-    sec = _Section(_read_yaml(path), _display(path), "", _VENUE_KEYS)
+    sec = _Section(read_yaml(path), _display(path), "", _VENUE_KEYS)
     fields = _session_fields(sec, path, home, gateway_comp_id)
     overlay = _dictionary_overlay(sec, home, fields["dictionary"])
     return VenueConfig(
@@ -1119,7 +1119,7 @@ def load_config(path: str | Path | None = None) -> GatewayConfig:
         path = os.environ.get(ENV_VAR) or DEFAULT_PATH
     source = Path(path).expanduser().resolve()
     shown = _display(source)
-    top = _Section(_read_yaml(source), shown, "", ("gateway", "instruments", "risk", "routing"))
+    top = _Section(read_yaml(source), shown, "", ("gateway", "instruments", "risk", "routing"))
     gw = top.section(
         "gateway",
         (
