@@ -3,8 +3,13 @@
 Threading: the client acceptor and the venue initiator are both driven by
 ``poll()`` from one :class:`EngineLoop` thread, so every callback, the order core
 and the journal run on that one thread (the single writer). Each inbound message
-is decoded, applied to the core, journaled in one transaction and only then are
-its reports and child orders sent. In-process simulated venues are engines on the
+is decoded and applied to the core; what it caused joins the round's :class:`_Batch`,
+and at the end of the engine loop's poll round (group commit) the whole batch is
+journaled in one transaction and only then are its reports and child orders sent.
+The same transaction records, per session, the inbound sequence number up to which
+every message's effects are committed and sent (the watermark); on start-up QuickFIX's
+stores are rewound to it, so a counterparty resends what was counted but not
+committed (``docs/durability.md``). In-process simulated venues are engines on the
 same loop: they share the thread, not state, and talk to the gateway over sockets.
 """
 
@@ -40,6 +45,7 @@ from gateway.config import ConfigError, GatewayConfig
 from gateway.fix.engine import EngineLoop, QuickFixEngine
 from gateway.fix.sessions import SessionSide
 from gateway.fix.settings import acceptor_settings, initiator_settings, market_data_session_id, session_id
+from gateway.fix.stores import WATERMARK_KEY, order_and_md_stores, rewind_inbound
 from gateway.journal import EventRecord, Journal, JournalError
 from gateway.latency import LatencyRecorder
 from gateway.logs import flush_logs, stop_logging
@@ -78,6 +84,46 @@ MD_SUFFIX = "#md"  # how a venue's separate market-data session is named in logs
 TRADING_STATE_KEY = "trading_state"  # journal meta: survives restarts, so a halt stays a halt
 RISK_OVERRIDES_KEY = "risk_overrides"  # journal meta: limits changed live (fixgw risk set)
 GC_FREEZE_EVERY_S = 1.0
+WATERMARK_EVERY_S = 1.0  # a watermark no batch carried is written on its own at most this often
+
+
+class _Batch:
+    """What one poll round journals and then sends (group commit).
+
+    ``orders``/``positions`` hold the changed objects (by identity) and are turned into records
+    when the batch commits, so an order changed by several messages is written once, as it is
+    then. ``marks``: session -> MsgSeqNum of the last inbound application message handled in
+    the round. ``inbound``: (kind, perf_counter_ns at arrival) for the latency recorder."""
+
+    __slots__ = ("events", "inbound", "marks", "meta", "orders", "positions", "sends", "state_changed",
+                 "venue_sends")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.events: list[EventRecord] = []
+        self.orders: dict[int, object] = {}
+        self.positions: dict[int, object] = {}
+        self.meta: dict[str, str] = {}
+        self.state_changed = False
+        self.sends: list[tuple[fix.SessionID, fix.Message]] = []
+        self.venue_sends: list[tuple[VenueCommand, fix.Message]] = []
+        self.marks: dict[str, int] = {}
+        self.inbound: list[tuple[str, int]] = []
+
+    def journals(self) -> bool:
+        return bool(self.events or self.orders or self.positions or self.meta or self.state_changed)
+
+    def empty(self) -> bool:
+        return not (self.journals() or self.sends or self.venue_sends or self.marks or self.inbound)
+
+
+def _tag(text: str, tag: int) -> str | None:
+    """A field of a journaled message line (``raw``: fields separated by '|')."""
+    start = text.find(f"|{tag}=")
+    if start < 0:
+        return None
+    start = text.index("=", start) + 1
+    end = text.find("|", start)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def young_objects_only() -> None:
@@ -120,8 +166,17 @@ class Gateway:
         # Test hook: exit right after journaling an inbound message containing this text,
         # before anything it caused is sent (the worst moment for a kill -9).
         self._crash_after_journal = os.environ.get("FIXGW_CRASH_AFTER_JOURNAL") or None
+        # Test hook: exit when a batch holding an inbound message containing this text is about
+        # to be committed: its callbacks have returned (QuickFIX has counted the messages),
+        # nothing of the batch is journaled or sent.
+        self._crash_before_commit = os.environ.get("FIXGW_CRASH_BEFORE_COMMIT") or None
         cfg.sessions_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(cfg.store.url, cfg.store.synchronous)
+        self._batch = _Batch()
+        self._sent_marks: dict[str, int] = {}  # handled, committed and sent: safe to store
+        self._stored_marks: dict[str, int] = {}  # as the journal has them
+        self._next_marks_write = 0.0
+        self._rewind_inbound()
         self.market = MarketData(
             depth={v.name: v.market_data.depth for v in cfg.venues.values()},
             stale_after_ns={v.name: v.market_data.stale_after_ms * 1_000_000 for v in cfg.venues.values()},
@@ -187,6 +242,7 @@ class Gateway:
             spin_s=cfg.engine.spin_ms / 1000,
             idle_sleep_s=cfg.engine.idle_sleep_us / 1e6,
             on_tick=self._tick,
+            on_round=self.flush,
         )
         if self.simulators:
             self.simulators.attach(self.loop)
@@ -194,9 +250,7 @@ class Gateway:
             cfg.venues,
             send=lambda venue, msg: fix.Session.sendToTarget(msg, self.venue_sessions[venue]),
             refuse=lambda cmd, why: self.loop.call_soon(lambda: self._venue_refused(cmd, why)),
-            record=lambda venue, text: self.journal.write(
-                [self._event("venue", None, venue, None, text)], []
-            ),
+            record=lambda venue, text: self.record_event(self._event("venue", None, venue, None, text)),
             call_later=self.loop.call_later,
         )
         self.core.router.breaker_open = self.flow.breaker_open
@@ -255,6 +309,8 @@ class Gateway:
             if session.isLoggedOn():
                 session.logout("fixgw shutting down")
         self.loop.poll_for(2.0, until=lambda: not any(s.isLoggedOn() for s in sessions))
+        self.flush()
+        self._write_marks()  # everything handled is committed and sent: nothing to resend
         if self.admin is not None:
             self.admin.close()
         self.journal.close()
@@ -353,7 +409,10 @@ class Gateway:
 
         def run() -> None:
             try:
-                future.set_result(fn())
+                result = fn()
+                if not self.flush():  # what it journaled is committed and sent before the answer
+                    raise JournalError("journal write failed: nothing of it was sent")
+                future.set_result(result)
             except BaseException as exc:
                 future.set_exception(exc)
 
@@ -369,9 +428,7 @@ class Gateway:
         new = load_config(self.cfg.source)
         changes = apply(self, new, removed_venue_orders)
         summary = "; ".join(changes) or "no changes"
-        self.journal.write(
-            [self._event("admin", None, None, None, f"config reloaded: {summary} (by {actor})")], []
-        )
+        self.record_event(self._event("admin", None, None, None, f"config reloaded: {summary} (by {actor})"))
         return {"changes": changes, "summary": summary}
 
     def reload_logged(self) -> None:
@@ -499,6 +556,11 @@ class Gateway:
     # ------------------------------------------------------------ session events
 
     def on_session_up(self, side: str, name: str) -> None:
+        self._logged_on_marks(name)
+        if side == "venue" and not name.endswith(MD_SUFFIX):
+            # Reconciliation asks about every open child: the ones still in the batch go first,
+            # or the venue's answer would judge children it has not been sent yet.
+            self.flush()
         if side == "client":
             self._session_epoch[name] = self._session_epoch.get(name, 0) + 1
         if side == "venue" and name.endswith(MD_SUFFIX):
@@ -514,7 +576,7 @@ class Gateway:
             if not self._announced_ready and self.core.venues_up >= set(self.venue_sessions):
                 self._announced_ready = True
                 log.info("fixgw ready: all venue sessions logged on")
-        self.journal.write([self._event("session", None, name, None, f"{side} session {name} logged on")], [])
+        self.record_event(self._event("session", None, name, None, f"{side} session {name} logged on"))
 
     def on_admin_message(self, side: str, name: str, msg_type: str) -> None:
         if side == "client" and msg_type == "5":
@@ -553,13 +615,18 @@ class Gateway:
                 self.market.venue_down(name)
             if self.cfg.venues[name].cancel_on_disconnect:
                 self.loop.call_soon(lambda: self._canceled_on_disconnect(name))
-        self.journal.write(
-            [self._event("session", None, name, None, f"{side} session {name} logged out")], []
-        )
+        self.record_event(self._event("session", None, name, None, f"{side} session {name} logged out"))
 
     # ------------------------------------------------------------ messages
 
     def on_message(self, side: str, name: str, msg_type: str, message: fix.Message) -> None:
+        seq = int(message.getHeader().getField(t.MsgSeqNum))
+        self._on_message(side, name, msg_type, message)
+        # Handled: its effects are in the batch (a handler that raised leaves the mark alone;
+        # it was answered, and the next message's mark covers it, as QuickFIX does).
+        self._batch.marks[name] = seq
+
+    def _on_message(self, side: str, name: str, msg_type: str, message: fix.Message) -> None:
         t0 = time.perf_counter_ns()
         inbound = raw(message)
         if side == "client":
@@ -578,11 +645,14 @@ class Gateway:
                 resent = self.core.resent_order(name, cmd) if _is_resend(message, cmd) else None
                 outcome = resent or _CLIENT_HANDLERS[type(cmd)](self.core, name, cmd)
             self._dispatch(outcome, self._event("client_in", None, name, msg_type, inbound))
-            self._latency("client", time.perf_counter_ns() - t0)
+            self._batch.inbound.append(("client", t0))
             return
         venue = name.removesuffix(MD_SUFFIX)
         begin_string = self.cfg.venues[venue].begin_string
         if msg_type in ("W", "X"):  # market data: applied, not journaled (it is not a lifecycle event)
+            header = message.getHeader()
+            if header.isSetField(t.PossDupFlag) and header.getField(t.PossDupFlag) == "Y":
+                return  # resent after a restart: stale, and the new subscription's snapshot replaces it
             dialect = self.dialects[venue]
             updates = decode_market_data(msg_type, message, begin_string)
             if dialect.maps_symbols:
@@ -591,14 +661,14 @@ class Gateway:
             return
         if msg_type not in ("8", "9") or venue != name:
             log.warning("venue %s sent unexpected %s: %s", name, msg_type, inbound)
-            self.journal.write([self._event("venue_in", None, name, msg_type, inbound)], [])
+            self.record_event(self._event("venue_in", None, name, msg_type, inbound))
             return
         report = decode_venue_message(msg_type, message, name, begin_string)
         if isinstance(report, VenueCancelReject):
             outcome = self.core.venue_cancel_reject(report)
         else:
             if self.reconciler.on_report(name, message, report):
-                self.journal.write([self._event("venue_in", None, name, msg_type, inbound)], [])
+                self.record_event(self._event("venue_in", None, name, msg_type, inbound))
                 return
             child = self.core.child_for(name, report.cl_ord_id, report.orig_cl_ord_id)
             first = child is not None and child.status is OrdStatus.PENDING_NEW
@@ -613,7 +683,7 @@ class Gateway:
         self._dispatch(outcome, self._event("venue_in", None, name, msg_type, inbound))
         if outcome.repeats is not None and report.poss_dup:
             self._resend_client_reports(outcome.repeats, name, report.exec_id)
-        self._latency("venue", time.perf_counter_ns() - t0)
+        self._batch.inbound.append(("venue", t0))
 
     def _latency(self, kind: str, ns: int) -> None:
         self.latency.record(kind, ns)
@@ -628,14 +698,14 @@ class Gateway:
         source = next(
             (e for e in events if e.kind == "venue_in" and e.session == venue and needle in e.text), None
         )
-        if source is None:
+        if source is None:  # still in this round's batch: its reports go out with it
             return
         for e in events:
             if e.kind != "client_out" or e.ts_ns != source.ts_ns or e.session not in self.client_sessions:
                 continue
             msg = from_raw(e.text)
             msg.getHeader().setField(t.PossResend, "Y")
-            fix.Session.sendToTarget(msg, self.client_sessions[e.session])
+            self._batch.sends.append((self.client_sessions[e.session], msg))  # after the round's commit
             log.info("%s %s: re-sent a journaled report (PossResend): %s", e.session, order_id, e.text)
 
     def on_message_error(self, side: str, name: str, message: fix.Message | None, exc: BaseException) -> None:
@@ -732,13 +802,17 @@ class Gateway:
             young_objects_only()
         if not self.journal_ok:
             self._probe_journal()
+        elif now >= self._next_marks_write and self._batch.empty():  # nothing in flight
+            self._next_marks_write = now + WATERMARK_EVERY_S
+            self._write_marks()
         self.flow.poll()
         outcome = self.core.check_timeouts(time.time_ns())
         if outcome.to_clients or outcome.to_venues or outcome.changed:
             self._dispatch(outcome, None)
 
     def _dispatch(self, outcome: Outcome, inbound: EventRecord | None) -> None:
-        """Journal everything the outcome says, in one transaction, then send it."""
+        """Add everything the outcome says to the round's batch: :meth:`flush` journals the batch
+        in one transaction at the end of the poll round, then sends it."""
         sends: list[tuple[fix.SessionID, fix.Message]] = []
         venue_sends: list[tuple[VenueCommand, fix.Message]] = []
         events: list[EventRecord] = []
@@ -801,27 +875,163 @@ class Gateway:
                 extra = {"client": client, "cl_ord_id": cmd.cl_ord_id, "order_id": parent, "venue": cmd.venue}
                 log.debug("%s %s ClOrdID=%s OrderID=%s -> %s", client or "-", type(cmd).__name__,
                           cmd.cl_ord_id, parent, cmd.venue, extra=extra)  # fmt: skip
-        try:
-            if outcome.state_changes:  # before anything it causes (kill-switch cancels) leaves
-                self.journal.set_meta(TRADING_STATE_KEY, json.dumps(self.core.pretrade.states.snapshot()))
-            started = time.perf_counter_ns()
-            self.journal.write(
-                events,
-                [to_record(o) for o in outcome.changed],
-                [position_record(p) for p in outcome.positions],
-            )
-            self.metrics.observe("journal", time.perf_counter_ns() - started)
-        except JournalError as exc:
-            self._journal_failed(exc)
-            raise  # nothing of it is sent; the callback's guard answers the message
-        if self._crash_after_journal and inbound is not None and self._crash_after_journal in inbound.text:
-            log.critical("FIXGW_CRASH_AFTER_JOURNAL: exiting after journaling %s", inbound.text)
-            stop_logging()
-            os._exit(70)
-        for sid, msg in sends:
+        batch = self._batch
+        batch.events += events
+        for o in outcome.changed:
+            batch.orders[id(o)] = o
+        for p in outcome.positions:
+            batch.positions[id(p)] = p
+        if outcome.state_changes:  # journaled with the cancels they cause, before any leaves
+            batch.state_changed = True
+        batch.sends += sends
+        batch.venue_sends += venue_sends
+
+    def record_event(self, event: EventRecord) -> None:
+        """An event with nothing to send (session, admin, breaker): into the round's batch."""
+        self._batch.events.append(event)
+
+    # ------------------------------------------------------------ group commit
+
+    def flush(self) -> bool:
+        """Commit the round's batch in one transaction, then send what it holds (loop thread).
+
+        Called by the engine loop after every poll round, and before anything that must see
+        the batch journaled and sent (reconciliation requests, admin answers, :meth:`call`).
+        False when the journal refused a batch: then nothing of it was sent."""
+        ok = True
+        for _ in range(3):  # sends may journal again (a circuit-breaker change): commit that too
+            batch = self._batch
+            if batch.empty():
+                break
+            self._batch = _Batch()
+            ok = self._commit(batch) and ok
+        return ok
+
+    def _commit(self, batch: _Batch) -> bool:
+        if batch.journals():
+            meta = batch.meta
+            if batch.state_changed:
+                meta[TRADING_STATE_KEY] = json.dumps(self.core.pretrade.states.snapshot())
+            # The watermark of batches already sent rides along (this batch's own is stored by
+            # the next commit, once its sends are done: a crash before then gets its messages
+            # resent and the duplicate handling answers them, as for a kill between commit and send).
+            marks = self._marks_to_store()
+            meta.update(marks)
+            if self._crash_before_commit and any(self._crash_before_commit in e.text for e in batch.events):
+                log.critical(
+                    "FIXGW_CRASH_BEFORE_COMMIT: exiting before committing %d events", len(batch.events)
+                )
+                stop_logging()
+                os._exit(71)
+            try:
+                started = time.perf_counter_ns()
+                self.journal.write(
+                    batch.events,
+                    [to_record(o) for o in batch.orders.values()],
+                    [position_record(p) for p in batch.positions.values()],
+                    meta,
+                )
+                self.metrics.observe("journal", time.perf_counter_ns() - started)
+            except JournalError as exc:
+                self._journal_failed(exc)
+                self._stored_marks.clear()  # not known to be stored: write them all next time
+                self._refuse_batch(batch, exc)
+                self._sent_marks.update(batch.marks)  # answered, as one failed message was before
+                return False
+            self._stored_marks.update({k[len(WATERMARK_KEY) :]: int(v) for k, v in marks.items()})
+            if self._crash_after_journal:
+                hit = next((e for e in batch.events if self._crash_after_journal in e.text), None)
+                if hit is not None:
+                    log.critical("FIXGW_CRASH_AFTER_JOURNAL: exiting after journaling %s", hit.text)
+                    stop_logging()
+                    os._exit(70)
+        for sid, msg in batch.sends:
             fix.Session.sendToTarget(msg, sid)
-        for cmd, msg in venue_sends:
+        for cmd, msg in batch.venue_sends:
             self.flow.offer(cmd, msg)
+        self._sent_marks.update(batch.marks)
+        if batch.inbound:
+            now = time.perf_counter_ns()
+            for kind, t0 in batch.inbound:
+                self._latency(kind, now - t0)
+        return True
+
+    def _refuse_batch(self, batch: _Batch, exc: JournalError) -> None:
+        """The batch is not journaled: nothing of it is sent; every client message in it is
+        answered with a BusinessMessageReject (what a failed write inside its callback got)."""
+        text = f"internal error: {type(exc).__name__}: {exc}"[:200]
+        for e in batch.events:
+            if e.kind != "client_in" or e.session not in self.client_sessions:
+                continue
+            reject = encode_business_reject(
+                e.msg_type or "", _tag(e.text, t.MsgSeqNum), _tag(e.text, t.ClOrdID), "0", text
+            )
+            fix.Session.sendToTarget(reject, self.client_sessions[e.session])
+
+    def _marks_to_store(self) -> dict[str, str]:
+        return {
+            WATERMARK_KEY + name: str(seq)
+            for name, seq in self._sent_marks.items()
+            if self._stored_marks.get(name) != seq
+        }
+
+    def _write_marks(self) -> None:
+        """Between rounds with nothing pending (the tick, shutdown) every message QuickFIX has
+        counted is committed and sent (or needed no journal: market data, heartbeats), so each
+        session's watermark is exactly its next expected inbound number - 1: store what moved."""
+        for name, (_side, sid) in self.all_sessions().items():
+            session = fix.Session.lookupSession(sid)
+            if session is not None:
+                self._sent_marks[name] = session.getExpectedTargetNum() - 1
+        marks = self._marks_to_store()
+        if not marks:
+            return
+        try:
+            self.journal.write([], [], [], marks)
+        except JournalError:
+            self._stored_marks.clear()
+            return
+        self._stored_marks.update({k[len(WATERMARK_KEY) :]: int(v) for k, v in marks.items()})
+
+    def _rewind_inbound(self) -> None:
+        """Start-up, before the engines exist: a session whose store counted inbound messages
+        beyond the journal's watermark (killed between a round's callbacks and its commit, or
+        between the commit and its sends) goes back to the watermark, so the counterparty
+        resends them (PossDupFlag=Y) and the duplicate handling applies each once."""
+        for name, (store, reset_on_logon) in order_and_md_stores(self.cfg).items():
+            saved = self.journal.get_meta(WATERMARK_KEY + name)
+            if saved is None:
+                continue  # written at the session's first logon
+            mark = int(saved)
+            self._sent_marks[name] = self._stored_marks[name] = mark
+            if reset_on_logon:
+                continue  # both sides start from 1 again: nothing can be resent (reconciliation)
+            was = rewind_inbound(store, mark)
+            if was is not None:
+                log.warning("%s: inbound sequence number rewound from %d to %d (the journal's watermark); "
+                            "the counterparty resends the rest", name, was, mark + 1)  # fmt: skip
+
+    def _logged_on_marks(self, name: str) -> None:
+        """At a logon QuickFIX may have reset the session (ResetSeqNumFlag, ResetOnLogon, a new
+        schedule period) or the store may be new: a watermark above what the session now expects
+        is lowered at once, in this round's commit (lowering is always safe; raising waits for
+        the sends)."""
+        sid = self.all_sessions().get(name)
+        session = fix.Session.lookupSession(sid[1]) if sid else None
+        if session is None:
+            return
+        self.inbound_reset(name, session.getExpectedTargetNum())
+
+    def inbound_reset(self, name: str, next_in: int, operator: bool = False) -> None:
+        """The session's next inbound sequence number is ``next_in``: at a logon the watermark is
+        kept at or below ``next_in - 1``; an operator's reset or set-seq sets it there (messages
+        skipped on purpose are not asked for again after a restart)."""
+        mark = next_in - 1
+        lower = self._stored_marks.get(name, mark + 1) > mark or self._sent_marks.get(name, mark + 1) > mark
+        if operator or lower:
+            self._sent_marks[name] = mark
+            self._batch.meta[WATERMARK_KEY + name] = str(mark)
+            self._stored_marks.pop(name, None)  # stored by this round's commit
 
     def _canceled_on_disconnect(self, venue: str) -> None:
         """The venue cancels this session's working orders when it drops: so do we (and re-route)."""

@@ -69,15 +69,23 @@ class AdminApi:
             if method != req.method:
                 allowed.append(method)
                 continue
+            # Group commit: a read sees what this round's messages journaled, and what an action
+            # journaled is committed and sent before it is answered.
+            self.gw.flush()
             result = handler(req, **m.groupdict())
+            if not self.gw.flush():
+                raise HttpError(
+                    503, "journal unavailable: the action was not journaled, nothing of it was sent"
+                )
             return result if isinstance(result, Response) else Response(200, result)
         if allowed:
             raise HttpError(405, f"{req.method} not allowed on {req.path} (use {', '.join(allowed)})")
         raise HttpError(404, f"no such endpoint: {req.path}")
 
     def _journal(self, req: Request, target: str | None, text: str) -> None:
-        self.gw.journal.write(
-            [EventRecord("admin", None, target, None, f"{text} (by {req.actor})", time.time_ns())], []
+        """Into the gateway's batch, committed before the answer (see __call__)."""
+        self.gw.record_event(
+            EventRecord("admin", None, target, None, f"{text} (by {req.actor})", time.time_ns())
         )
 
     # -- sessions -------------------------------------------------------------------------------
@@ -118,6 +126,7 @@ class AdminApi:
             text = "enabled for logon"
         elif action == "reset":
             session.reset()
+            self.gw.inbound_reset(name, 1, operator=True)
             text = "sequence numbers reset to 1 (logged out if it was on)"
         else:
             seq_in, seq_out = body.get("in"), body.get("out")
@@ -128,6 +137,7 @@ class AdminApi:
                     raise ValueError(f"sequence numbers are integers >= 1, got {value!r}")
             if seq_in is not None:
                 session.setNextTargetMsgSeqNum(seq_in)
+                self.gw.inbound_reset(name, seq_in, operator=True)
             if seq_out is not None:
                 session.setNextSenderMsgSeqNum(seq_out)
             text = f"next sequence numbers set: in {seq_in or 'unchanged'}, out {seq_out or 'unchanged'}"

@@ -13,7 +13,7 @@ import click
 
 from gateway.cli.admin_client import ADMIN_HELP, GatewayDown, call, table
 from gateway.cli.common import CONFIG_HELP, load
-from gateway.fix.stores import stored_session
+from gateway.fix.stores import set_watermark_offline, stored_session
 
 
 def _common(fn):
@@ -86,6 +86,7 @@ def sessions_reset(name, yes, config_path, admin_url, as_json) -> None:
     except GatewayDown:
         store = _store(config_path, name)
         store.reset()
+        set_watermark_offline(load(config_path), name, 1)
         _print({"session": name, "offline": True, "next_in": 1, "next_out": 1}, as_json,
                f"{name}: gateway not running; store reset offline (next in 1, out 1)")  # fmt: skip
 
@@ -110,6 +111,8 @@ def sessions_set_seq(name, seq_in, seq_out, yes, config_path, admin_url, as_json
         store = _store(config_path, name)
         out, incoming = store.read() or (1, 1)
         store.write(seq_out or out, seq_in or incoming)
+        if seq_in is not None:
+            set_watermark_offline(load(config_path), name, seq_in)
         _print({"session": name, "offline": True, "next_in": seq_in or incoming, "next_out": seq_out or out},
                as_json, f"{name}: gateway not running; store set offline (next in {seq_in or incoming}, "
                f"out {seq_out or out})")  # fmt: skip

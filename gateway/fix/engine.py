@@ -59,6 +59,7 @@ class EngineLoop:
         idle_sleep_s: float = 0.0001,
         tick_s: float = 0.1,
         on_tick: Callable[[], None] | None = None,
+        on_round: Callable[[], None] | None = None,
     ):
         self.engines = engines
         self.apps = apps
@@ -66,6 +67,9 @@ class EngineLoop:
         self.idle_sleep_s = idle_sleep_s
         self.tick_s = tick_s
         self.on_tick = on_tick
+        # Called after every poll of the engines and again after the round's tasks, timers and
+        # tick: the gateway commits what the round's callbacks journaled, then sends it.
+        self.on_round = on_round
         self._inbox: deque[Callable[[], None]] = deque()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -115,12 +119,14 @@ class EngineLoop:
         next_tick = last_activity + self.tick_s
         seen = -1
         ready = fruitless = False
+        on_round = self.on_round or (lambda: None)
         while not self.stopping.is_set():
             if self._changed:
                 self._changed = False
                 polls, apps = [e.poll for e in self.engines], self.apps
             for poll in polls:
                 poll()
+            self._run(on_round)
             activity = sum(a.activity for a in apps)
             now = time.monotonic()
             if activity != seen:
@@ -138,6 +144,7 @@ class EngineLoop:
                 next_tick = now + self.tick_s
                 if self.on_tick:
                     self._run(self.on_tick)
+            self._run(on_round)
             if now - last_activity < self.spin_s:
                 ready = False
                 continue
@@ -166,6 +173,8 @@ class EngineLoop:
         while time.monotonic() < end and not (until and until()):
             for e in self.engines:
                 e.poll()
+            if self.on_round:
+                self._run(self.on_round)
             time.sleep(0.001)
 
     @staticmethod

@@ -14,6 +14,7 @@ from pathlib import Path
 from gateway.config import GatewayConfig
 
 _WIDTH = 20  # QuickFIX 1.16 writes "%020d : %020d"
+WATERMARK_KEY = "inbound_seq/"  # journal meta + session name: group commit's inbound watermark
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,41 @@ def stored_session(cfg: GatewayConfig, name: str) -> StoredSession:
         known = ", ".join([*cfg.clients, *cfg.venues])
         raise KeyError(f"unknown session {name!r} (sessions: {known})")
     return StoredSession(name, side, cfg.sessions_dir / "store" / folder / f"{begin}-{sender}-{target}")
+
+
+def order_and_md_stores(cfg: GatewayConfig) -> dict[str, tuple[StoredSession, bool]]:
+    """Every configured session's store by the name the gateway journals it under (a venue's
+    separate market-data session is ``VENUE#md``), with its ``reset_on_logon``."""
+    out: dict[str, tuple[StoredSession, bool]] = {}
+    for name, c in cfg.clients.items():
+        out[name] = (stored_session(cfg, name), c.reset_on_logon)
+    for name, v in cfg.venues.items():
+        out[name] = (stored_session(cfg, name), v.reset_on_logon)
+        md_comp_id = v.market_data.session_comp_id()
+        if md_comp_id:
+            prefix = (
+                cfg.sessions_dir / "store" / "venues" / f"{v.begin_string}-{v.gateway_comp_id}-{md_comp_id}"
+            )
+            out[name + "#md"] = (StoredSession(name + "#md", "venue", prefix), v.reset_on_logon)
+    return out
+
+
+def rewind_inbound(store: StoredSession, watermark: int) -> int | None:
+    """Group commit's restart step (docs/durability.md): QuickFIX counted inbound messages up to
+    its next-target seqnum, the journal committed the effects of those up to ``watermark``. When
+    the store is ahead, set its next target back to ``watermark + 1`` so the counterparty resends
+    the rest (PossDupFlag=Y). Returns the next target it had when it rewound, else None."""
+    seqs = store.read()
+    if seqs is None or seqs[1] <= watermark + 1:
+        return None
+    store.write(seqs[0], watermark + 1)
+    return seqs[1]
+
+
+def set_watermark_offline(cfg: GatewayConfig, name: str, next_in: int) -> None:
+    """An operator set a stopped gateway's next inbound number (``sessions set-seq``/``reset``):
+    the journal's watermark follows, or the next start would rewind the store back to it."""
+    from gateway.journal import Journal
+
+    with Journal(cfg.store.url, cfg.store.synchronous) as journal:
+        journal.set_meta(WATERMARK_KEY + name, str(next_in - 1))

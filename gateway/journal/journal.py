@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
@@ -302,14 +302,16 @@ class Journal:
         events: Sequence[EventRecord],
         orders: Sequence[OrderRecord],
         positions: Sequence[PositionRecord] = (),
+        meta: Mapping[str, str] | None = None,
     ) -> None:
-        """Persist events, order and position snapshots atomically; return only once committed.
+        """Persist events, order and position snapshots and ``meta`` values (as :meth:`set_meta`)
+        atomically; return only once committed.
 
         Either everything in the call is stored or nothing is (on error the transaction is
         rolled back and JournalError raised), so a caller that sends only after a successful
         write never emits something the journal does not know about.
         """
-        if not events and not orders and not positions:
+        if not events and not orders and not positions and not meta:
             return
         conn = self._connection()
         try:
@@ -323,6 +325,8 @@ class Journal:
                 if positions:
                     sql, params = self._positions_sql
                     conn.exec_driver_sql(sql, [params(p) for p in positions])
+                if meta:
+                    conn.execute(self._upsert_meta, [{"key": k, "value": v} for k, v in meta.items()])
         except Exception as exc:
             # Not only SQLAlchemyError: drivers raise e.g. TypeError for a doc that is not
             # JSON-able (psycopg serialises during execute); the transaction is rolled back

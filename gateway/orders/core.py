@@ -82,6 +82,9 @@ class OrderCore(VenueReports, Controls):
         # A finished order the core no longer holds (see forget_done): (session, ClOrdID) -> the
         # order as journaled, or None. The runtime sets it to a journal lookup.
         self.archive: Callable[[str, str], ClientOrder | None] | None = None
+        # (session, earlier ClOrdID) -> OrderID of a forgotten order that was canceled or replaced
+        # since: the archive is keyed by the current ClOrdID, a client may ask by any of its chain.
+        self._forgotten_chain: dict[tuple[str, str], str] = {}
         self._awaiting_ack: dict[str, ClientOrder] = {}  # PendingNew orders, for check_timeouts
         self._awaiting_change: dict[str, ClientOrder] = {}  # pending cancel/replace, likewise
         self._day_ends: dict[str, tuple[OrdStatus, str]] = {}  # Day orders the close is ending
@@ -170,6 +173,8 @@ class OrderCore(VenueReports, Controls):
             for cid in order.cl_ord_ids:
                 if self._by_client.get((order.session, cid)) is order:
                     del self._by_client[(order.session, cid)]
+                if cid != order.cl_ord_id:
+                    self._forgotten_chain[(order.session, cid)] = order_id
             for key in self._child_keys.pop(order_id, ()):
                 self._children.pop(key, None)
             forgotten += 1
@@ -554,7 +559,7 @@ class OrderCore(VenueReports, Controls):
             found = self.orders.get(cmd.order_id)
             order = found if found and found.session == session else None
         if order is None and self.archive is not None:
-            order = self.archive(session, cmd.cl_ord_id)
+            order = self.archive(session, self._forgotten_chain.get((session, cmd.cl_ord_id), cmd.cl_ord_id))
         if order is None:
             out.to_clients.append(
                 reject_unknown(

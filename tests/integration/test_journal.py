@@ -264,6 +264,17 @@ class TestJournalContract:
         assert journal.order("O2") == order("O2", 4)
         assert len(journal.events()) == 2
 
+    def test_meta_in_a_write_commits_with_it_or_not_at_all(self, journal: Journal) -> None:
+        """Group commit stores the inbound watermark in the batch's own transaction."""
+        journal.write([ev("client_in", "O1", 1)], [order("O1", 1)], [], {"inbound_seq/CLIENT1": "7"})
+        journal.write([], [], [], {"inbound_seq/CLIENT1": "9", "inbound_seq/SIM-A": "3"})  # meta alone
+        assert journal.get_meta("inbound_seq/CLIENT1") == "9" and journal.get_meta("inbound_seq/SIM-A") == "3"
+        bad = replace(order("O2", 3), symbol=None)
+        with pytest.raises(JournalError):
+            journal.write([ev("client_in", "O2", 3)], [bad], [], {"inbound_seq/CLIENT1": "12"})
+        assert journal.get_meta("inbound_seq/CLIENT1") == "9"  # rolled back with the rest
+        assert len(journal.events()) == 1
+
     def test_unserializable_doc_raises_and_stores_nothing(self, journal: Journal) -> None:
         with pytest.raises(JournalError):
             journal.write([ev("client_in", "O1", 1)], [order("O1", 1, doc={"qty": Decimal("1")})])

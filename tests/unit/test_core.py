@@ -1358,3 +1358,19 @@ def test_finished_orders_leave_memory_and_status_comes_from_the_archive(clock: F
     assert (er.exec_type, er.ord_status, er.cum_qty) == (ExecType.ORDER_STATUS, OrdStatus.FILLED, order.qty)
     reused = only_er(core.new_order(S1, new_order("C1")))  # its ClOrdID stays used
     assert reused.ord_rej_reason is OrdRejReason.DUPLICATE_ORDER
+
+
+def test_a_forgotten_order_is_found_in_the_archive_by_any_clordid_of_its_chain(clock: FakeClock) -> None:
+    """The archive (the journal) knows an order by OrderID and its current ClOrdID; a client may
+    ask the status by the ClOrdID it first sent (found by the kill -9 soak, runs over 60 s)."""
+    core = make_core(clock)
+    order = working(core, "C1")
+    core.cancel_order(S1, cancel("C2", "C1"))
+    core.venue_execution(vexec("GT-2", ExecType.CANCELED, OrdStatus.CANCELED, "X2", orig="GT-1"))
+    assert not order.is_open and order.cl_ord_id == "C2"
+    clock.now += 5
+    assert core.forget_done(clock.now + 1) == 1
+    asked: list[str] = []
+    core.archive = lambda session, key: asked.append(key) or order
+    er = only_er(core.order_status(S1, RequestStatus("C1", "ACME", Side.BUY)))
+    assert asked == [order.order_id] and (er.ord_status, er.cl_ord_id) == (OrdStatus.CANCELED, "C2")
