@@ -38,7 +38,7 @@ from gateway.codec.client import (
     encode_execution_report,
 )
 from gateway.codec.dialect import Dialect
-from gateway.codec.fields import CodecError, from_raw, msg_type, opt, raw
+from gateway.codec.fields import CodecError, from_raw, msg_type, opt, raw, raw_field
 from gateway.codec.marketdata import decode_market_data, encode_md_request
 from gateway.codec.venue import decode_venue_message, encode_venue_command
 from gateway.config import ConfigError, GatewayConfig
@@ -114,16 +114,6 @@ class _Batch:
 
     def empty(self) -> bool:
         return not (self.journals() or self.sends or self.venue_sends or self.marks or self.inbound)
-
-
-def _tag(text: str, tag: int) -> str | None:
-    """A field of a journaled message line (``raw``: fields separated by '|')."""
-    start = text.find(f"|{tag}=")
-    if start < 0:
-        return None
-    start = text.index("=", start) + 1
-    end = text.find("|", start)
-    return text[start:] if end < 0 else text[start:end]
 
 
 def young_objects_only() -> None:
@@ -964,7 +954,7 @@ class Gateway:
             if e.kind != "client_in" or e.session not in self.client_sessions:
                 continue
             reject = encode_business_reject(
-                e.msg_type or "", _tag(e.text, t.MsgSeqNum), _tag(e.text, t.ClOrdID), "0", text
+                e.msg_type or "", raw_field(e.text, t.MsgSeqNum), raw_field(e.text, t.ClOrdID), "0", text
             )
             fix.Session.sendToTarget(reject, self.client_sessions[e.session])
 

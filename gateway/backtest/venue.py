@@ -125,8 +125,7 @@ class BacktestVenue(SimVenue):
     def _send(self, session_id: fix.SessionID, report) -> None:
         """Encode with simulated TransactTime; the caller has passed the transmit gate."""
         if isinstance(report, ExecutionReport):
-            msg = encode_execution_report(report, self.venue.begin_string)
-            msg.setField(t.TransactTime, utc_timestamp(self.sched.now_ns))
+            msg = encode_execution_report(report, self.venue.begin_string, self.sched.now_ns)
         elif isinstance(report, CancelReject):
             msg = encode_cancel_reject(report, self.venue.begin_string)
         else:

@@ -121,7 +121,11 @@ def decode_client_message(msg_type: str, msg: fix.Message) -> ClientCommand:
     return DECODERS[msg_type](msg)
 
 
-def encode_execution_report(er: ExecutionReport, begin_string: str) -> fix.Message:
+def encode_execution_report(
+    er: ExecutionReport, begin_string: str, transact_ns: int | None = None
+) -> fix.Message:
+    """``transact_ns``: TransactTime(60) in ns since the epoch (default now; a backtest's venue
+    passes simulated time)."""
     msg = Body("8")
     msg.set(t.OrderID, er.order_id)
     msg.set(t.ClOrdID, er.cl_ord_id)
@@ -155,7 +159,7 @@ def encode_execution_report(er: ExecutionReport, begin_string: str) -> fix.Messa
     msg.set(t.LeavesQty, fmt(er.leaves_qty))
     msg.set(t.CumQty, fmt(er.cum_qty))
     msg.set(t.AvgPx, fmt(er.avg_px))
-    msg.set(t.TransactTime, utc_timestamp())
+    msg.set(t.TransactTime, utc_timestamp(transact_ns))
     msg.set_opt(t.Text, er.text)
     if er.mass_status is not None:
         req_id, total, last = er.mass_status

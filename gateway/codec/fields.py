@@ -180,6 +180,16 @@ _HEADER_TAGS = frozenset({tags.BeginString, tags.BodyLength, tags.MsgSeqNum, tag
                           tags.OrigSendingTime, tags.CheckSum})  # fmt: skip
 
 
+def raw_field(line: str, tag: int) -> str | None:
+    """One field of a journal line (see :func:`raw`), without building a message."""
+    start = line.find(f"|{tag}=")
+    if start < 0:
+        return None
+    start = line.index("=", start) + 1
+    end = line.find("|", start)
+    return line[start:] if end < 0 else line[start:end]
+
+
 def from_raw(line: str) -> fix.Message:
     """A journal line (see :func:`raw`) as a message to send again: its MsgType and body;
     the session layer fills the rest of the header. Group-free messages only."""

@@ -6,7 +6,7 @@ import pytest
 import quickfix as fix
 
 from gateway.codec import tags as t
-from gateway.codec.fields import Body, fields, need, new_message
+from gateway.codec.fields import Body, fields, need, new_message, raw_field
 
 
 def test_body_serialises_like_set_field() -> None:
@@ -43,3 +43,9 @@ def test_fields_falls_back_to_the_binding_for_data_fields() -> None:
     f = fields(msg)
     assert not isinstance(f, dict)
     assert f.get(t.ClOrdID) == "C1" and f.get(96) == "a\x01b"
+
+
+def test_raw_field_reads_a_journal_line() -> None:
+    line = "8=FIX.4.4|9=60|35=D|34=7|11=A=B|55=ES|10=000|"
+    assert (raw_field(line, 34), raw_field(line, 11), raw_field(line, 44)) == ("7", "A=B", None)
+    assert raw_field("35=D|11=LAST", 11) == "LAST"
